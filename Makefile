@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# twinguard build. Shape follows libbpf-bootstrap: outputs in .output/, quiet
+# rules unless V=1, BPF objects embedded through bpftool skeletons.
+
+OUTPUT := .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIG ?= packaging/twinguard.conf
+
+ARCH ?= $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error unsupported architecture '$(ARCH)': twinguard pins vmlinux.h for x86 and arm64 only, see docs/build.md)
+endif
+VMLINUX_DIR := include/vmlinux/$(ARCH)
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -g -O2
+USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUTPUT) -Iuser
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__TWINGUARD_BPF__ $(WARN) \
+	-Wno-unused-function -Iinclude -I$(VMLINUX_DIR) -Ibpf
+LIBS := -lbpf -lelf -lz -lcjson -lcrypto
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_HDRS := $(wildcard bpf/*.bpf.h bpf/*/*.bpf.h) include/twinguard/events.h
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+USER_HDRS := $(wildcard user/*.h) include/twinguard/events.h
+LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
+LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
+SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
+INTEG_SRCS := $(filter-out tests/integration/helpers.c,$(wildcard tests/integration/*.c))
+INTEG_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/integration/%,$(INTEG_SRCS))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps run test unit integration bench install clean
+
+all: $(OUTPUT)/twinguard
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/san/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN) -c $< -o $@
+
+$(OUTPUT)/libtwinguard.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/libtwinguard-san.a: $(SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/twinguard: $(OUTPUT)/user/main.o $(OUTPUT)/libtwinguard.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ $(LIBS) -o $@
+
+# Unit tests: no root, built and run under ASan/UBSan.
+$(OUTPUT)/tests/unit/%: tests/unit/%.c $(OUTPUT)/libtwinguard-san.a | $(OUTPUT)/tests/unit
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN) $< $(OUTPUT)/libtwinguard-san.a $(LIBS) -lcriterion -o $@
+
+# Integration tests: load the real BPF programs, need root.
+$(OUTPUT)/tests/integration/%: tests/integration/%.c tests/integration/helpers.c tests/integration/helpers.h $(OUTPUT)/libtwinguard.a | $(OUTPUT)/tests/integration
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/integration $< tests/integration/helpers.c $(OUTPUT)/libtwinguard.a $(LIBS) -lcriterion -o $@
+
+deps:
+	$(Q)packaging/deps.sh
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(OUTPUT)/twinguard run --config $(CONFIG) --events
+
+unit: $(UNIT_BINS) $(OUTPUT)/twinguard
+	$(Q)tests/run-unit.sh $(UNIT_BINS)
+
+integration: $(INTEG_BINS) $(OUTPUT)/twinguard
+	$(Q)tests/run-integration.sh $(INTEG_BINS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/bench/bench.sh
+
+install: $(OUTPUT)/twinguard
+	install -D -m 0755 $(OUTPUT)/twinguard $(DESTDIR)$(PREFIX)/sbin/twinguard
+	install -D -m 0644 packaging/twinguard.conf $(DESTDIR)/etc/twinguard/twinguard.conf
+	install -D -m 0644 packaging/twinguard.service $(DESTDIR)$(PREFIX)/lib/systemd/system/twinguard.service
+	install -d $(DESTDIR)$(PREFIX)/share/twinguard/rules
+	for f in rules/*.json; do [ -e "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/twinguard/rules/; done; true
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT)

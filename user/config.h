@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* config: the agent's key = value configuration file. */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tg_prefix {
+	char *prefix;         /* absolute path prefix, e.g. "/etc/" */
+	unsigned access;      /* TG_ACC_READ | TG_ACC_WRITE */
+};
+
+struct tg_config {
+	char *source;         /* file it came from, for messages; NULL = defaults */
+	unsigned classes;     /* TG_CLASS_* mask ("events =") */
+	bool threads;         /* thread fork/exit events */
+	bool flows;           /* per-flow byte counters */
+	bool unix_connect;    /* AF_UNIX connect events */
+	unsigned ringbuf_kb;  /* power of two, >= 4 */
+	unsigned proc_table_max;
+	unsigned flow_map_max;
+	unsigned flow_flush_ms;
+	unsigned stats_interval_s;
+	struct tg_prefix *prefixes;
+	size_t n_prefixes;
+	uint16_t *ports;      /* empty = every port is interesting */
+	size_t n_ports;
+	char *output;         /* "-" = stdout, else a file appended to */
+};
+
+void config_defaults(struct tg_config *cfg);
+/* Returns 0, or -1 with a "file:line: what was expected" message in err. */
+int config_load(const char *path, struct tg_config *cfg, char *err, size_t errlen);
+int config_parse_string(const char *name, const char *text, struct tg_config *cfg,
+			char *err, size_t errlen);
+void config_free(struct tg_config *cfg);
+
+#endif
