@@ -20,7 +20,7 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
 USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUTPUT) -Iuser
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__TWINGUARD_BPF__ $(WARN) \
-	-Wno-unused-function -Iinclude -I$(VMLINUX_DIR) -Ibpf
+	-Wno-unused-function -Wno-unused-parameter -Iinclude -I$(VMLINUX_DIR) -Ibpf
 LIBS := -lbpf -lelf -lz -lcjson -lcrypto
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -162,7 +162,6 @@ struct tg_exec {
 	__u32 euid;
 	__u32 egid;
 	__u32 auid;           /* loginuid, (u32)-1 when unset */
-	__u32 argc;           /* arguments captured (bounded by TG_ARGV_MAX) */
 	__u32 old_pid;        /* tid that called execve (differs for threads) */
 	__u32 exe_nlink;
 };

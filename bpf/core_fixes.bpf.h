@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Every kernel-version and arch difference the programs depend on, in one
+ * place (bcc's core_fixes.bpf.h pattern). Each case is a CO-RE flavor chosen
+ * with bpf_core_field_exists(), never LINUX_VERSION_CODE.
+ */
+#ifndef TG_CORE_FIXES_BPF_H
+#define TG_CORE_FIXES_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+/* 5.5 (commit cf25e24db61c "time: Rename tsk->real_start_time to
+ * ->start_boottime") renamed the boot-based start time. /proc/<pid>/stat
+ * field 22 is derived from it, which is what makes entity ids agree between
+ * the /proc scan and live events. */
+struct task_struct___old {
+	u64 real_start_time;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 tg_task_start_ns(struct task_struct *task)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (bpf_core_field_exists(leader->start_boottime))
+		return BPF_CORE_READ(leader, start_boottime);
+	return BPF_CORE_READ((struct task_struct___old *)leader, real_start_time);
+}
+
+/* loginuid only exists with CONFIG_AUDIT. */
+static __always_inline __u32 tg_task_loginuid(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->loginuid))
+		return BPF_CORE_READ(task, loginuid.val);
+	return (__u32)-1;
+}
+
+/* The syscall number at sys_exit: x86 keeps it in orig_ax, arm64 in
+ * syscallno. Arguments come from the saved user registers, which the kernel
+ * leaves intact until return (Falco modern_bpf reads them at exit too), so
+ * one sys_exit hook sees both the arguments and the result. */
+#if defined(__TARGET_ARCH_x86)
+static __always_inline long tg_syscall_nr(struct pt_regs *regs)
+{
+	return BPF_CORE_READ(regs, orig_ax);
+}
+
+/* libbpf 1.1 has no PT_REGS_PARM6_CORE_SYSCALL. */
+static __always_inline unsigned long tg_arg6(struct pt_regs *regs)
+{
+	return BPF_CORE_READ(regs, r9);
+}
+#elif defined(__TARGET_ARCH_arm64)
+static __always_inline long tg_syscall_nr(struct pt_regs *regs)
+{
+	return BPF_CORE_READ(regs, syscallno);
+}
+
+static __always_inline unsigned long tg_arg6(struct pt_regs *regs)
+{
+	return BPF_CORE_READ(regs, regs[5]);
+}
+#else
+#error "twinguard: unsupported __TARGET_ARCH"
+#endif
+
+static __always_inline unsigned long tg_arg(struct pt_regs *regs, int i)
+{
+	switch (i) {
+	case 0: return PT_REGS_PARM1_CORE_SYSCALL(regs);
+	case 1: return PT_REGS_PARM2_CORE_SYSCALL(regs);
+	case 2: return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	case 3: return PT_REGS_PARM4_CORE_SYSCALL(regs);
+	case 4: return PT_REGS_PARM5_CORE_SYSCALL(regs);
+	default: return tg_arg6(regs);
+	}
+}
+
+/* 3.16+ i_nlink lives in a union as __i_nlink. */
+static __always_inline __u32 tg_inode_nlink(struct inode *inode)
+{
+	return BPF_CORE_READ(inode, __i_nlink);
+}
+
+#endif

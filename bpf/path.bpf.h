@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Absolute paths from kernel objects. Without kprobes, fentry or LSM there is
+ * no bpf_d_path(), so we walk dentries and mounts ourselves (the approach of
+ * Tracee's get_path_str and Falco's auxmap__store_path). The result is the
+ * path the kernel really used: symlinks and ".." are already resolved, and it
+ * is relative to the global root, not a container's.
+ */
+#ifndef TG_PATH_BPF_H
+#define TG_PATH_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include "maps.bpf.h"
+
+/* Deepest path walked; deeper paths keep their last components and set
+ * TG_F_PATH_TRUNC. 64 covers real trees and keeps verification cheap. */
+#define TG_MAX_PATH_DEPTH 64
+#define TG_HALF_MASK (TG_PATH_MAX - 1)
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((void *)(ptr) - __builtin_offsetof(type, member)))
+#endif
+
+/* Prepend "/" + name in front of *pos. Returns 0, or -1 when it no longer fits. */
+static __always_inline int tg_path_prepend(char *buf, __u32 *pos, struct dentry *d)
+{
+	struct qstr name = BPF_CORE_READ(d, d_name);
+	__u32 len = name.len;
+
+	if (len >= TG_NAME_MAX || len + 1 > *pos)
+		return -1;
+	*pos -= len + 1;
+	bpf_probe_read_kernel(&buf[(*pos + 1) & TG_HALF_MASK], len & (TG_NAME_MAX - 1), name.name);
+	buf[*pos & TG_HALF_MASK] = '/';
+	return 0;
+}
+
+struct tg_walk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	struct mount *mnt_parent;
+	char *buf;
+	__u32 pos;
+	bool done;
+	bool trunc;
+};
+
+/* One step up the tree. bpf_loop() verifies this body once instead of once
+ * per iteration, which is what keeps a 64-deep walk (twice per exec) far
+ * below the verifier's budget. */
+static long tg_walk_step(__u32 i, struct tg_walk *w)
+{
+	/* Locals only inside BPF_CORE_READ: a w-> inside it would make clang
+	 * emit CO-RE relocations against struct tg_walk itself. */
+	struct dentry *dentry = w->dentry;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt;
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+	if (dentry == mnt_root || dentry == parent) {
+		if (dentry != mnt_root) {
+			/* Pseudo file (memfd, pipe): its name is all there is. */
+			if (tg_path_prepend(w->buf, &w->pos, dentry))
+				w->trunc = true;
+			w->done = true;
+			return 1;
+		}
+		if (mnt != w->mnt_parent) {
+			/* Cross to the mount we are mounted on. */
+			struct mount *m = w->mnt_parent;
+
+			w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			w->mnt = m;
+			w->mnt_parent = BPF_CORE_READ(m, mnt_parent);
+			w->vfsmnt = (void *)m + bpf_core_field_offset(struct mount, mnt);
+			return 0;
+		}
+		w->done = true;
+		return 1;
+	}
+	if (tg_path_prepend(w->buf, &w->pos, dentry)) {
+		w->trunc = true;
+		w->done = true;
+		return 1;
+	}
+	w->dentry = parent;
+	return 0;
+}
+
+/*
+ * Walk path up to the global root, writing it backwards into buf[0..PATH_MAX).
+ * On return *start is the offset of the first byte; the string ends with the
+ * NUL at TG_PATH_MAX - 1. Returns the length, with *trunc set when cut.
+ */
+static __always_inline __u32 tg_path_walk(const struct path *path, char *buf, __u32 *start,
+					  bool *trunc)
+{
+	struct tg_walk w = {};
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+
+	w.dentry = BPF_CORE_READ(path, dentry);
+	w.vfsmnt = vfsmnt;
+	w.mnt = mnt;
+	w.mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+	w.buf = buf;
+	w.pos = TG_PATH_MAX - 1;
+	buf[TG_PATH_MAX - 1] = 0;
+	bpf_loop(TG_MAX_PATH_DEPTH, tg_walk_step, &w, 0);
+	if (!w.done || w.trunc)
+		*trunc = true;
+	if (w.pos == TG_PATH_MAX - 1) {
+		w.pos--;
+		buf[w.pos & TG_HALF_MASK] = '/';
+	}
+	*start = w.pos & TG_HALF_MASK;
+	return TG_PATH_MAX - 1 - *start;
+}
+
+/* fd -> struct file of the current task, NULL when out of range or closed. */
+static __always_inline struct file *tg_fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+	unsigned int max;
+
+	if (!fdt || fd < 0)
+		return NULL;
+	max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max)
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return NULL;
+	return f;
+}
+
+#endif

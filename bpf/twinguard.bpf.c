@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * twinguard kernel side. Only BTF tracepoints (tp_btf): they need no tracefs
+ * and no kprobes. Attached: sys_exit (dispatcher), sched_process_{exec,fork,
+ * exit}, sock_send_length. The tg_h_* programs are tail-call targets and are
+ * never attached themselves.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "proc.bpf.h"
+#include "file.bpf.h"
+#include "net.bpf.h"
+#include "priv.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tg_sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr;
+	__u32 key, *h;
+
+	if (tg_is_self())
+		return 0;
+	nr = tg_syscall_nr(regs);
+	if (nr < 0 || nr >= TG_SYSCALL_MAX)
+		return 0;
+	key = nr;
+	h = bpf_map_lookup_elem(&tg_syscalls, &key);
+	if (!h || !(*h & 0xff))
+		return 0;
+	bpf_tail_call(ctx, &tg_handlers, *h & 0xff);
+	TG_COUNT(tail_fail);
+	return 0;
+}

@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * config: parse the agent's `key = value` file into a struct tg_config.
+ *
+ * A parse works on a deep copy of the caller's config and swaps it in only
+ * when the whole file was valid, so a bad file on reload leaves the running
+ * settings untouched instead of half-applied. All state lives in a struct
+ * parser on the stack: two threads may parse two files at once.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <twinguard/events.h>
+
+#include "config.h"
+
+#define LINE_MAX_BYTES 4096          /* longer lines are an error, not cut */
+#define FILE_MAX_BYTES (1u << 20)    /* stops `--config /dev/zero` reading forever */
+#define PORT_BITS 65536
+
+enum key_kind { K_EVENTS, K_BOOL, K_UINT, K_PREFIX, K_PORTS, K_OUTPUT };
+
+struct key_def {
+	const char *name;
+	enum key_kind kind;
+	size_t off;           /* K_BOOL / K_UINT: offsetof the field */
+	unsigned min, max;    /* K_UINT: inclusive range */
+	unsigned access;      /* K_PREFIX: TG_ACC_* bits the key grants */
+	bool pow2;            /* K_UINT: ring buffers must be a power of two */
+};
+
+#define FIELD(f) offsetof(struct tg_config, f)
+
+/* Order is the order of the "expected one of" list in messages. */
+static const struct key_def keys[] = {
+	{ "events", K_EVENTS, 0, 0, 0, 0, false },
+	{ "threads", K_BOOL, FIELD(threads), 0, 0, 0, false },
+	{ "flows", K_BOOL, FIELD(flows), 0, 0, 0, false },
+	{ "unix_connect", K_BOOL, FIELD(unix_connect), 0, 0, 0, false },
+	{ "ringbuf_kb", K_UINT, FIELD(ringbuf_kb), 4, 1048576, 0, true },
+	{ "proc_table_max", K_UINT, FIELD(proc_table_max), 16, 10000000, 0, false },
+	{ "flow_map_max", K_UINT, FIELD(flow_map_max), 16, 1048576, 0, false },
+	{ "flow_flush_ms", K_UINT, FIELD(flow_flush_ms), 50, 60000, 0, false },
+	{ "stats_interval_s", K_UINT, FIELD(stats_interval_s), 0, 86400, 0, false },
+	{ "watch_read", K_PREFIX, 0, 0, 0, TG_ACC_READ, false },
+	{ "watch_write", K_PREFIX, 0, 0, 0, TG_ACC_WRITE, false },
+	{ "watch_rw", K_PREFIX, 0, 0, 0, TG_ACC_READ | TG_ACC_WRITE, false },
+	{ "net_ports", K_PORTS, 0, 0, 0, 0, false },
+	{ "output", K_OUTPUT, 0, 0, 0, 0, false },
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct {
+	const char *name;
+	unsigned mask;
+} classes[] = {
+	{ "process", TG_CLASS_PROCESS },
+	{ "file", TG_CLASS_FILE },
+	{ "network", TG_CLASS_NETWORK },
+	{ "privilege", TG_CLASS_PRIVILEGE },
+	{ "all", TG_CLASS_ALL },
+};
+
+struct parser {
+	const char *name;     /* file name for messages */
+	unsigned line;        /* 1-based line being parsed, 0 = whole file */
+	struct tg_config *cfg;
+	char *err;
+	size_t errlen;
+	unsigned seen[N_KEYS];                /* line a scalar key was set on */
+	unsigned char port_seen[PORT_BITS / 8]; /* O(1) dedupe of net_ports */
+};
+
+/* Every message is "FILE:LINE: what; expected what" so editors can jump. */
+__attribute__((format(printf, 2, 3)))
+static int fail(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!p->err || !p->errlen)
+		return -1;
+	if (p->line)
+		n = snprintf(p->err, p->errlen, "%s:%u: ", p->name, p->line);
+	else
+		n = snprintf(p->err, p->errlen, "%s: ", p->name);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int fail_oom(struct parser *p)
+{
+	return fail(p, "out of memory; expected to allocate the configuration");
+}
+
+/* What a key accepts, in the words every message for that key ends with. */
+static void describe_expected(const struct key_def *k, char *buf, size_t len)
+{
+	switch (k->kind) {
+	case K_EVENTS:
+		snprintf(buf, len, "a comma list of process, file, network, privilege or all");
+		break;
+	case K_BOOL:
+		snprintf(buf, len, "true or false (also yes/no, on/off, 1/0)");
+		break;
+	case K_UINT:
+		snprintf(buf, len, "%u..%u%s", k->min, k->max,
+			 k->pow2 ? ", a power of two" : "");
+		break;
+	case K_PREFIX:
+		snprintf(buf, len, "an absolute path prefix shorter than %d bytes",
+			 TG_PREFIX_MAX);
+		break;
+	case K_PORTS:
+		snprintf(buf, len, "a comma list of ports 1..65535");
+		break;
+	case K_OUTPUT:
+		snprintf(buf, len, "- (stdout) or an absolute file path");
+		break;
+	}
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail_key(struct parser *p, const struct key_def *k, const char *fmt, ...)
+{
+	char what[LINE_MAX_BYTES + 128];
+	char expected[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	describe_expected(k, expected, sizeof(expected));
+	return fail(p, "%s; expected %s", what, expected);
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+/* '#' inside a value ("/srv/a#b") is data; only "#" after blank starts a comment. */
+static void strip_comment(char *line)
+{
+	for (char *c = line; *c; c++) {
+		if (*c == '#' && (c == line || isspace((unsigned char)c[-1]))) {
+			*c = '\0';
+			return;
+		}
+	}
+}
+
+/* Decimal digits only: strtoul would take "-1", " 7", "0x10" and "12abc". */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		/* Saturate so a huge number reads as out of range, not garbage. */
+		if (v > (UINT64_MAX - 9) / 10)
+			v = UINT64_MAX;
+		else
+			v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_uint_key(struct parser *p, const struct key_def *k, const char *val)
+{
+	uint64_t v;
+
+	if (parse_u64(val, &v))
+		return fail_key(p, k, "'%s = %s' is not a number", k->name, val);
+	if (v < k->min || v > k->max)
+		return fail_key(p, k, "'%s = %s' is out of range", k->name, val);
+	if (k->pow2 && (v & (v - 1)))
+		return fail_key(p, k, "'%s = %s' is not a power of two", k->name, val);
+	*(unsigned *)((char *)p->cfg + k->off) = (unsigned)v;
+	return 0;
+}
+
+static int parse_bool_key(struct parser *p, const struct key_def *k, const char *val)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	bool *field = (bool *)((char *)p->cfg + k->off);
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(val, yes[i])) {
+			*field = true;
+			return 0;
+		}
+		if (!strcmp(val, no[i])) {
+			*field = false;
+			return 0;
+		}
+	}
+	return fail_key(p, k, "'%s = %s' is not a boolean", k->name, val);
+}
+
+/*
+ * Split a comma list in place and hand each trimmed item to fn. An empty
+ * item ("22,,23" or a trailing comma) is an error: it is almost always a
+ * typo, and silently skipping it would hide the value that was meant.
+ */
+static int for_each_item(struct parser *p, const struct key_def *k, char *val,
+			 int (*fn)(struct parser *, const struct key_def *, const char *))
+{
+	char *item = val;
+
+	for (;;) {
+		char *comma = strchr(item, ',');
+		char *t;
+
+		if (comma)
+			*comma = '\0';
+		t = trim(item);
+		if (!*t)
+			return fail_key(p, k, "empty item in the '%s' list", k->name);
+		if (fn(p, k, t))
+			return -1;
+		if (!comma)
+			return 0;
+		item = comma + 1;
+	}
+}
+
+/* Items are OR-ed into classes, which parse_events cleared first. */
+static int add_event_class(struct parser *p, const struct key_def *k, const char *item)
+{
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		if (!strcmp(item, classes[i].name)) {
+			p->cfg->classes |= classes[i].mask;
+			return 0;
+		}
+	}
+	return fail_key(p, k, "unknown event class '%s'", item);
+}
+
+static int add_port(struct parser *p, const struct key_def *k, const char *item)
+{
+	struct tg_config *cfg = p->cfg;
+	uint16_t *ports;
+	uint64_t v;
+
+	if (parse_u64(item, &v))
+		return fail_key(p, k, "port '%s' is not a number", item);
+	if (v < 1 || v > 65535)
+		return fail_key(p, k, "port '%s' is out of range", item);
+	if (p->port_seen[v / 8] & (1u << (v % 8)))
+		return 0;
+	ports = realloc(cfg->ports, (cfg->n_ports + 1) * sizeof(*ports));
+	if (!ports)
+		return fail_oom(p);
+	cfg->ports = ports;
+	cfg->ports[cfg->n_ports++] = (uint16_t)v;
+	p->port_seen[v / 8] |= (unsigned char)(1u << (v % 8));
+	return 0;
+}
+
+/*
+ * The kernel keeps one LPM entry per prefix with one access mask, so the
+ * same prefix under watch_read and watch_write must become one entry with
+ * both bits rather than two entries where the later would win.
+ */
+static int add_prefix(struct parser *p, const struct key_def *k, const char *val)
+{
+	struct tg_config *cfg = p->cfg;
+	struct tg_prefix *pfx;
+	char *copy;
+
+	if (val[0] != '/')
+		return fail_key(p, k, "'%s = %s' is not an absolute path", k->name, val);
+	if (strlen(val) >= TG_PREFIX_MAX)
+		return fail_key(p, k, "'%s' prefix is %zu bytes long", k->name, strlen(val));
+	for (size_t i = 0; i < cfg->n_prefixes; i++) {
+		if (!strcmp(cfg->prefixes[i].prefix, val)) {
+			cfg->prefixes[i].access |= k->access;
+			return 0;
+		}
+	}
+	copy = strdup(val);
+	pfx = copy ? realloc(cfg->prefixes, (cfg->n_prefixes + 1) * sizeof(*pfx)) : NULL;
+	if (!pfx) {
+		free(copy);
+		return fail_oom(p);
+	}
+	cfg->prefixes = pfx;
+	cfg->prefixes[cfg->n_prefixes].prefix = copy;
+	cfg->prefixes[cfg->n_prefixes].access = k->access;
+	cfg->n_prefixes++;
+	return 0;
+}
+
+static int set_output(struct parser *p, const struct key_def *k, const char *val)
+{
+	char *copy;
+
+	if (strcmp(val, "-") && val[0] != '/')
+		return fail_key(p, k, "'output = %s' is neither '-' nor an absolute path", val);
+	copy = strdup(val);
+	if (!copy)
+		return fail_oom(p);
+	free(p->cfg->output);
+	p->cfg->output = copy;
+	return 0;
+}
+
+static int apply_key(struct parser *p, const struct key_def *k, char *val)
+{
+	switch (k->kind) {
+	case K_EVENTS:
+		p->cfg->classes = 0;
+		return for_each_item(p, k, val, add_event_class);
+	case K_BOOL:
+		return parse_bool_key(p, k, val);
+	case K_UINT:
+		return parse_uint_key(p, k, val);
+	case K_PREFIX:
+		return add_prefix(p, k, val);
+	case K_PORTS:
+		return for_each_item(p, k, val, add_port);
+	case K_OUTPUT:
+		return set_output(p, k, val);
+	}
+	return fail_key(p, k, "internal error: key kind %d", (int)k->kind);
+}
+
+static int fail_unknown_key(struct parser *p, const char *key)
+{
+	char list[512];
+	size_t n = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < N_KEYS && n < sizeof(list); i++)
+		n += snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i].name);
+	return fail(p, "unknown key '%s'; expected one of: %s", key, list);
+}
+
+/* Lists (prefixes, ports) may repeat and append; every other key is set once. */
+static bool key_repeats(const struct key_def *k)
+{
+	return k->kind == K_PREFIX || k->kind == K_PORTS;
+}
+
+static int parse_line(struct parser *p, char *line)
+{
+	const struct key_def *k = NULL;
+	char *eq, *key, *val;
+	size_t i;
+
+	strip_comment(line);
+	line = trim(line);
+	if (!*line)
+		return 0;
+	eq = strchr(line, '=');
+	if (!eq)
+		return fail(p, "missing '='; expected key = value");
+	*eq = '\0';
+	key = trim(line);
+	val = trim(eq + 1);
+	if (!*key)
+		return fail(p, "missing key before '='; expected key = value");
+	for (i = 0; i < N_KEYS && !k; i++)
+		if (!strcmp(key, keys[i].name))
+			k = &keys[i];
+	if (!k)
+		return fail_unknown_key(p, key);
+	i = (size_t)(k - keys);
+	if (p->seen[i] && !key_repeats(k))
+		return fail(p, "duplicate key '%s' (first set on line %u); expected each key at most once",
+			    key, p->seen[i]);
+	if (!*val)
+		return fail_key(p, k, "empty value for '%s'", key);
+	p->seen[i] = p->line;
+	return apply_key(p, k, val);
+}
+
+/* Copy line by line into a bounded buffer: text is const and lines are edited. */
+static int parse_text(struct parser *p, const char *text)
+{
+	char buf[LINE_MAX_BYTES + 1];
+	const char *s = text;
+
+	for (p->line = 1; *s; p->line++) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+
+		if (len > LINE_MAX_BYTES)
+			return fail(p, "line is %zu bytes long; expected at most %d bytes per line",
+				    len, LINE_MAX_BYTES);
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (parse_line(p, buf))
+			return -1;
+		if (!nl)
+			break;
+		s = nl + 1;
+	}
+	return 0;
+}
+
+void config_defaults(struct tg_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->classes = TG_CLASS_ALL;
+	cfg->threads = true;
+	cfg->flows = true;
+	cfg->unix_connect = false;
+	cfg->ringbuf_kb = 16384;
+	cfg->proc_table_max = 65536;
+	cfg->flow_map_max = 16384;
+	cfg->flow_flush_ms = 1000;
+	cfg->stats_interval_s = 60;
+	/*
+	 * Heap, not a literal, so config_free and callers that override the
+	 * output (free + strdup) treat it like any parsed value. If this tiny
+	 * allocation fails output stays NULL, and config_parse_string retries.
+	 */
+	cfg->output = strdup("-");
+}
+
+void config_free(struct tg_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_prefixes; i++)
+		free(cfg->prefixes[i].prefix);
+	free(cfg->prefixes);
+	free(cfg->ports);
+	free(cfg->output);
+	free(cfg->source);
+	/* Zeroed pointers and counts make a second call a no-op. */
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static int copy_prefixes(struct tg_config *dst, const struct tg_config *src)
+{
+	if (!src->n_prefixes)
+		return 0;
+	dst->prefixes = calloc(src->n_prefixes, sizeof(*dst->prefixes));
+	if (!dst->prefixes)
+		return -1;
+	for (size_t i = 0; i < src->n_prefixes; i++) {
+		dst->prefixes[i].prefix = strdup(src->prefixes[i].prefix);
+		if (!dst->prefixes[i].prefix)
+			return -1;
+		dst->prefixes[i].access = src->prefixes[i].access;
+		dst->n_prefixes = i + 1;
+	}
+	return 0;
+}
+
+/* Deep copy; on failure dst holds only what was copied, so config_free works. */
+static int config_copy(struct tg_config *dst, const struct tg_config *src)
+{
+	*dst = *src;
+	dst->prefixes = NULL;
+	dst->n_prefixes = 0;
+	dst->ports = NULL;
+	dst->n_ports = 0;
+	dst->output = src->output ? strdup(src->output) : NULL;
+	dst->source = src->source ? strdup(src->source) : NULL;
+	if ((src->output && !dst->output) || (src->source && !dst->source))
+		return -1;
+	if (copy_prefixes(dst, src))
+		return -1;
+	if (src->n_ports) {
+		dst->ports = malloc(src->n_ports * sizeof(*dst->ports));
+		if (!dst->ports)
+			return -1;
+		memcpy(dst->ports, src->ports, src->n_ports * sizeof(*dst->ports));
+		dst->n_ports = src->n_ports;
+	}
+	return 0;
+}
+
+/* Source and a non-NULL output are set only once the text parsed cleanly. */
+static int finish(struct parser *p, const char *name)
+{
+	struct tg_config *cfg = p->cfg;
+	char *source = NULL;
+
+	if (!cfg->output && !(cfg->output = strdup("-")))
+		return fail_oom(p);
+	if (name && !(source = strdup(name)))
+		return fail_oom(p);
+	free(cfg->source);
+	cfg->source = source;
+	return 0;
+}
+
+int config_parse_string(const char *name, const char *text, struct tg_config *cfg,
+			char *err, size_t errlen)
+{
+	struct tg_config work;
+	struct parser *p;
+	int ret = -1;
+
+	if (err && errlen)
+		err[0] = '\0';
+	/* ~8 KiB of port bitmap: heap, not the stack of whoever calls us. */
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory; expected to allocate the parser",
+				 name ? name : "<config>");
+		return -1;
+	}
+	p->name = name ? name : "<config>";
+	p->err = err;
+	p->errlen = errlen;
+	p->cfg = &work;
+	if (config_copy(&work, cfg)) {
+		fail_oom(p);
+		goto out;
+	}
+	for (size_t i = 0; i < work.n_ports; i++)
+		p->port_seen[work.ports[i] / 8] |= (unsigned char)(1u << (work.ports[i] % 8));
+	if (parse_text(p, text ? text : ""))
+		goto out;
+	p->line = 0; /* an allocation failure here belongs to no line */
+	if (finish(p, name))
+		goto out;
+	config_free(cfg);
+	*cfg = work;
+	work = (struct tg_config){ 0 };
+	ret = 0;
+out:
+	config_free(&work);
+	free(p);
+	return ret;
+}
+
+/* The parser takes a C string, so a NUL byte would silently end the file. */
+static int check_no_nul(const char *name, const char *buf, size_t len, char *err,
+			size_t errlen)
+{
+	const char *nul = memchr(buf, '\0', len);
+	unsigned line = 1;
+
+	if (!nul)
+		return 0;
+	for (const char *c = buf; c < nul; c++)
+		line += *c == '\n';
+	if (err && errlen)
+		snprintf(err, errlen, "%s:%u: NUL byte in line; expected text", name, line);
+	return -1;
+}
+
+/* Read the whole file (bounded) into a NUL-terminated heap buffer. */
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t len;
+
+	if (!f) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(FILE_MAX_BYTES + 2);
+	if (!buf) {
+		fclose(f);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory; expected to read the file", path);
+		return NULL;
+	}
+	len = fread(buf, 1, FILE_MAX_BYTES + 1, f);
+	if (ferror(f) || len > FILE_MAX_BYTES) {
+		if (err && errlen && ferror(f))
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		else if (err && errlen)
+			snprintf(err, errlen, "%s: file too large; expected at most %u bytes",
+				 path, FILE_MAX_BYTES);
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (check_no_nul(path, buf, len, err, errlen)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int config_load(const char *path, struct tg_config *cfg, char *err, size_t errlen)
+{
+	char *text;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	text = read_file(path, err, errlen);
+	if (!text)
+		return -1;
+	ret = config_parse_string(path, text, cfg, err, errlen);
+	free(text);
+	return ret;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* syscalls: this arch's syscall numbers mapped to twinguard handlers. */
+#ifndef TG_SYSCALLS_H
+#define TG_SYSCALLS_H
+
+#include <stddef.h>
+
+struct tg_syscall {
+	int nr;
+	const char *name;
+	unsigned handler;     /* enum tg_handler */
+	unsigned variant;     /* enum tg_variant */
+	unsigned cls;         /* TG_CLASS_* the handler belongs to */
+};
+
+/* Every syscall twinguard hooks on this arch. */
+const struct tg_syscall *syscalls_table(size_t *n);
+/* Name of a syscall number twinguard hooks, NULL when not hooked. */
+const char *syscalls_name(int nr);
+const struct tg_syscall *syscalls_lookup(int nr);
+
+#endif
