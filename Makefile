@@ -15,6 +15,9 @@ ifeq ($(filter x86 arm64,$(ARCH)),)
 $(error unsupported architecture '$(ARCH)': twinguard pins vmlinux.h for x86 and arm64 only, see docs/build.md)
 endif
 VMLINUX_DIR := include/vmlinux/$(ARCH)
+ifeq ($(wildcard $(VMLINUX_DIR)/vmlinux.h),)
+$(error no pinned $(VMLINUX_DIR)/vmlinux.h for '$(ARCH)': generate it on a kernel with BTF, see docs/build.md)
+endif
 
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
@@ -118,6 +121,7 @@ install: $(OUTPUT)/twinguard
 	install -D -m 0644 packaging/twinguard.conf $(DESTDIR)/etc/twinguard/twinguard.conf
 	install -D -m 0644 packaging/twinguard.service $(DESTDIR)$(PREFIX)/lib/systemd/system/twinguard.service
 	install -d $(DESTDIR)$(PREFIX)/share/twinguard/rules
+	install -d -m 0750 $(DESTDIR)/var/log/twinguard
 	for f in rules/*.json; do [ -e "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/twinguard/rules/; done; true
 
 clean:
