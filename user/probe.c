@@ -358,15 +358,6 @@ int probe_apply(struct tg_probe *p, const struct tg_config *cfg)
 {
 	int err;
 
-	err = probe_apply_prefixes(p, cfg);
-	if (!err)
-		err = probe_apply_ports(p, cfg);
-	if (!err)
-		err = probe_apply_syscalls(p, cfg->classes);
-	if (err) {
-		fprintf(stderr, "twinguard: failed to apply kernel filters: %s\n", strerror(-err));
-		return err;
-	}
 	p->settings.classes = cfg->classes;
 	p->settings.flags = 0;
 	if (cfg->n_prefixes)
@@ -379,9 +370,17 @@ int probe_apply(struct tg_probe *p, const struct tg_config *cfg)
 		p->settings.flags |= TG_S_FLOWS;
 	if (cfg->unix_connect)
 		p->settings.flags |= TG_S_UNIX_CONNECT;
-	err = probe_write_settings(p);
+	/* Filters first, syscall table last: a syscall is only routed to a
+	 * handler once the filters it depends on are in place. */
+	err = probe_apply_prefixes(p, cfg);
+	if (!err)
+		err = probe_apply_ports(p, cfg);
+	if (!err)
+		err = probe_write_settings(p);
+	if (!err)
+		err = probe_apply_syscalls(p, cfg->classes);
 	if (err)
-		fprintf(stderr, "twinguard: failed to write settings: %s\n", strerror(-err));
+		fprintf(stderr, "twinguard: failed to apply kernel filters: %s\n", strerror(-err));
 	return err;
 }
 

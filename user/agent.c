@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * `twinguard run`: preflight -> config -> /proc seed -> probe -> poll loop.
+ * Signal handlers only set flags; the loop does the work (STYLE.md §4).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "agent.h"
+#include "config.h"
+#include "ecs.h"
+#include "event.h"
+#include "output.h"
+#include "path.h"
+#include "preflight.h"
+#include "probe.h"
+#include "proctable.h"
+
+#define REAP_GRACE_NS (10ull * 1000000000ull)
+
+static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_reload;
+
+struct tg_agent {
+	struct tg_config cfg;
+	const char *config_path;
+	struct tg_probe *probe;
+	struct tg_proctable *pt;
+	struct tg_ecs ecs;
+	struct tg_output *out;
+	bool events;
+	uint64_t user_filtered;   /* name-based file events outside the prefixes */
+	uint64_t invalid;         /* malformed records (ABI mismatch) */
+	uint64_t last_drops;
+};
+
+static void agent_on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		g_reload = 1;
+	else
+		g_stop = 1;
+}
+
+static uint64_t agent_now_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* A process we never saw exec (started before us and missed by the scan,
+ * or its exec was dropped): fill what /proc still knows. */
+static struct tg_proc *agent_proc_miss(struct tg_agent *a, const struct tg_hdr *h)
+{
+	struct tg_proc *p = proctable_upsert(a->pt, h->tgid, ecs_ticks(h->start_ns));
+	struct tg_proc *parent;
+	char link[64], buf[TG_PATH_MAX];
+	ssize_t n;
+
+	if (!p)
+		return NULL;
+	p->ppid = h->ppid;
+	p->uid = h->uid;
+	p->gid = h->gid;
+	p->user = proctable_user_name(a->pt, h->uid);
+	memcpy(p->comm, h->comm, sizeof(p->comm));
+	parent = proctable_lookup(a->pt, h->ppid);
+	if (parent)
+		memcpy(p->parent_entity_id, parent->entity_id, sizeof(p->parent_entity_id));
+	snprintf(link, sizeof(link), "/proc/%u/exe", h->tgid);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n > 0)
+		proctable_set_str(&p->exe, buf, n);
+	return p;
+}
+
+static void agent_track_exec(struct tg_agent *a, const struct tg_event *ev)
+{
+	const struct tg_hdr *h = &ev->hdr;
+	struct tg_proc *p = proctable_upsert(a->pt, h->tgid, ecs_ticks(h->start_ns));
+	struct tg_proc *parent;
+	const char *s;
+
+	if (!p)
+		return;
+	s = event_str(ev, 0);
+	proctable_set_str(&p->exe, s, s ? strlen(s) : 0);
+	s = event_str(ev, 1);
+	/* keep the NUL after the last argument: args_len counts it */
+	proctable_set_str(&p->args, s, s ? event_str_len(ev, 1) + 1 : 0);
+	p->args_len = s ? event_str_len(ev, 1) + 1 : 0;
+	s = event_str(ev, 2);
+	proctable_set_str(&p->cwd, s, s ? strlen(s) : 0);
+	proctable_container_id(event_str(ev, 3) ? event_str(ev, 3) : "", p->container_id);
+	p->ppid = h->ppid;
+	p->uid = h->uid;
+	p->gid = h->gid;
+	p->euid = ev->u.exec.euid;
+	p->egid = ev->u.exec.egid;
+	p->auid = ev->u.exec.auid;
+	p->user = proctable_user_name(a->pt, h->uid);
+	p->cgroup_id = h->cgroup_id;
+	memcpy(p->comm, h->comm, sizeof(p->comm));
+	p->flags &= ~(TG_P_FROM_SCAN | TG_P_EXE_MEMFD | TG_P_EXE_DELETED | TG_P_ARGV_TRUNC);
+	if (h->flags & TG_F_EXE_MEMFD)
+		p->flags |= TG_P_EXE_MEMFD;
+	if (h->flags & TG_F_EXE_DELETED)
+		p->flags |= TG_P_EXE_DELETED;
+	if (h->flags & TG_F_ARGV_TRUNC)
+		p->flags |= TG_P_ARGV_TRUNC;
+	parent = proctable_lookup(a->pt, h->ppid);
+	if (parent)
+		memcpy(p->parent_entity_id, parent->entity_id, sizeof(p->parent_entity_id));
+}
+
+/* Keep the table in step with the kernel before the event is rendered. */
+static void agent_track(struct tg_agent *a, const struct tg_event *ev)
+{
+	const struct tg_hdr *h = &ev->hdr;
+	struct tg_proc *p;
+
+	switch (h->type) {
+	case TG_EV_EXEC:
+		agent_track_exec(a, ev);
+		return;
+	case TG_EV_FORK:
+		if (!(h->flags & TG_F_THREAD))
+			proctable_fork(a->pt, h->tgid, ev->u.fork.child_tgid,
+				       ecs_ticks(ev->u.fork.child_start_ns));
+		break;
+	case TG_EV_EXIT:
+		return; /* marked after rendering, so the exit event has context */
+	}
+	p = proctable_lookup(a->pt, h->tgid);
+	if (!p || p->start_ticks != ecs_ticks(h->start_ns))
+		agent_proc_miss(a, h);
+}
+
+/* Name-based file calls are not prefix-filtered in the kernel (a raw string
+ * can hide a watched file behind a symlink); filter the resolved path. */
+static bool agent_file_wanted(struct tg_agent *a, const struct tg_event *ev)
+{
+	char path[TG_PATH_MAX];
+
+	if (!a->cfg.n_prefixes || event_class(ev->hdr.type) != TG_CLASS_FILE ||
+	    ev->hdr.type == TG_EV_OPEN || ev->hdr.type == TG_EV_MEMFD)
+		return true;
+	for (int idx = 0; idx <= 2; idx += 2) {
+		if (event_path(ev, idx, path, sizeof(path)))
+			continue;
+		for (size_t i = 0; i < a->cfg.n_prefixes; i++)
+			if ((a->cfg.prefixes[i].access & TG_ACC_WRITE) &&
+			    path_has_prefix(path, a->cfg.prefixes[i].prefix))
+				return true;
+	}
+	return false;
+}
+
+static int agent_on_event(void *ctx, const struct tg_event *ev, size_t size)
+{
+	struct tg_agent *a = ctx;
+
+	if (!event_valid(ev, size)) {
+		a->invalid++;
+		return 0;
+	}
+	agent_track(a, ev);
+	if (a->events) {
+		if (agent_file_wanted(a, ev))
+			output_write(a->out, ecs_event(&a->ecs, ev));
+		else
+			a->user_filtered++;
+	}
+	if (ev->hdr.type == TG_EV_EXIT && !(ev->hdr.flags & TG_F_THREAD))
+		proctable_exit(a->pt, ev->hdr.tgid, ev->u.exit.exit_code, ev->hdr.ts_ns);
+	return 0;
+}
+
+static void agent_on_flow(void *ctx, const struct tg_flow_key *k, const struct tg_flow_val *v)
+{
+	struct tg_agent *a = ctx;
+
+	if (a->events)
+		output_write(a->out, ecs_flow(&a->ecs, k, v));
+}
+
+static cJSON *agent_stats_json(struct tg_agent *a)
+{
+	struct tg_proctable_stats ps;
+	struct tg_stats st;
+	cJSON *j = cJSON_CreateObject();
+
+	probe_stats(a->probe, &st);
+	proctable_stats(a->pt, &ps);
+	cJSON_AddNumberToObject(j, "events", (double)st.events);
+	cJSON_AddNumberToObject(j, "drops", (double)st.drops);
+	cJSON_AddNumberToObject(j, "drop_bytes", (double)st.drop_bytes);
+	cJSON_AddNumberToObject(j, "flow_drops", (double)st.flow_drops);
+	cJSON_AddNumberToObject(j, "filtered", (double)st.filtered);
+	cJSON_AddNumberToObject(j, "path_truncated", (double)st.path_trunc);
+	cJSON_AddNumberToObject(j, "tail_call_failures", (double)st.tail_fail);
+	cJSON_AddNumberToObject(j, "user_filtered", (double)a->user_filtered);
+	cJSON_AddNumberToObject(j, "invalid_records", (double)a->invalid);
+	cJSON_AddNumberToObject(j, "output_lines", (double)output_lines(a->out));
+	cJSON_AddNumberToObject(j, "output_errors", (double)output_errors(a->out));
+	cJSON_AddNumberToObject(j, "proc_entries", (double)ps.entries);
+	cJSON_AddNumberToObject(j, "proc_evictions", (double)ps.evictions);
+	return j;
+}
+
+/* Drops are never silent: a warning on stderr and a stats record in the
+ * stream each time the counter moves. */
+static void agent_report(struct tg_agent *a, bool final)
+{
+	cJSON *stats = agent_stats_json(a);
+	uint64_t drops = (uint64_t)cJSON_GetObjectItem(stats, "drops")->valuedouble;
+	char *line;
+
+	if (drops != a->last_drops || final) {
+		cJSON *rec = cJSON_CreateObject();
+		cJSON *evo = cJSON_AddObjectToObject(rec, "event");
+		char ts[64];
+
+		if (drops != a->last_drops)
+			fprintf(stderr, "twinguard: warning: %" PRIu64 " events dropped (ring buffer full); "
+				"raise ringbuf_kb or narrow the watched prefixes\n", drops - a->last_drops);
+		a->last_drops = drops;
+		ecs_timestamp(&a->ecs, agent_now_ns(CLOCK_BOOTTIME), ts, sizeof(ts));
+		cJSON_AddStringToObject(rec, "@timestamp", ts);
+		cJSON_AddStringToObject(evo, "kind", "metric");
+		cJSON_AddStringToObject(evo, "action", "agent-stats");
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(rec, "twinguard"), "stats",
+				      cJSON_Duplicate(stats, true));
+		if (a->events)
+			output_write(a->out, rec);
+		else
+			cJSON_Delete(rec);
+	}
+	if (final) {
+		line = cJSON_PrintUnformatted(stats);
+		fprintf(stderr, "twinguard: stats %s\n", line ? line : "{}");
+		free(line);
+	}
+	cJSON_Delete(stats);
+}
+
+static void agent_reload(struct tg_agent *a)
+{
+	struct tg_config next;
+	char err[512];
+
+	config_defaults(&next);
+	if (config_load(a->config_path, &next, err, sizeof(err))) {
+		fprintf(stderr, "twinguard: reload failed, keeping the running config: %s\n", err);
+		config_free(&next);
+		return;
+	}
+	if (next.ringbuf_kb != a->cfg.ringbuf_kb || next.flow_map_max != a->cfg.flow_map_max ||
+	    next.proc_table_max != a->cfg.proc_table_max)
+		fprintf(stderr, "twinguard: note: ringbuf_kb, flow_map_max and proc_table_max "
+			"take effect at the next start\n");
+	if (probe_apply(a->probe, &next)) {
+		fprintf(stderr, "twinguard: reload failed applying filters; restoring the running config\n");
+		probe_apply(a->probe, &a->cfg);
+		config_free(&next);
+		return;
+	}
+	config_free(&a->cfg);
+	a->cfg = next;
+	fprintf(stderr, "twinguard: reloaded %s\n", a->config_path);
+}
+
+static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
+{
+	struct tg_probe_opts po = {0};
+	char err[512];
+
+	config_defaults(&a->cfg);
+	if (o->config_path && config_load(o->config_path, &a->cfg, err, sizeof(err))) {
+		fprintf(stderr, "twinguard: failed to load config: %s\n", err);
+		return TG_EXIT_CONFIG;
+	}
+	a->pt = proctable_new(a->cfg.proc_table_max, NULL);
+	if (!a->pt) {
+		fprintf(stderr, "twinguard: failed to create process table: %s\n", strerror(errno));
+		return TG_EXIT_FAIL;
+	}
+	if (proctable_seed(a->pt, "/proc") < 0)
+		fprintf(stderr, "twinguard: warning: failed to scan /proc: %s\n", strerror(errno));
+	ecs_init(&a->ecs, a->pt);
+	a->out = output_open(o->output ? o->output : a->cfg.output);
+	if (!a->out) {
+		fprintf(stderr, "twinguard: failed to open output %s: %s\n",
+			o->output ? o->output : a->cfg.output, strerror(errno));
+		return TG_EXIT_CONFIG;
+	}
+	po.ringbuf_bytes = (size_t)a->cfg.ringbuf_kb * 1024;
+	po.flow_map_max = a->cfg.flow_map_max;
+	po.verbose = o->verbose;
+	/* Filters go in before attach: no unfiltered burst at start. */
+	if (probe_open(&a->probe, &po) || probe_load(a->probe) || probe_apply(a->probe, &a->cfg) ||
+	    probe_attach(a->probe))
+		return TG_EXIT_FAIL;
+	probe_set_callback(a->probe, agent_on_event, a);
+	return TG_EXIT_OK;
+}
+
+static void agent_loop(struct tg_agent *a)
+{
+	uint64_t now, next_flow, next_stats, next_reap;
+
+	now = agent_now_ns(CLOCK_MONOTONIC);
+	next_flow = now + a->cfg.flow_flush_ms * 1000000ull;
+	next_stats = now + a->cfg.stats_interval_s * 1000000000ull;
+	next_reap = now + REAP_GRACE_NS;
+	while (!g_stop) {
+		int n = probe_poll(a->probe, 100);
+
+		if (n < 0) {
+			fprintf(stderr, "twinguard: failed to poll ring buffer: %s\n", strerror(-n));
+			break;
+		}
+		now = agent_now_ns(CLOCK_MONOTONIC);
+		if (now >= next_flow) {
+			probe_flows_flush(a->probe, agent_on_flow, a, false);
+			next_flow = now + a->cfg.flow_flush_ms * 1000000ull;
+		}
+		if (a->cfg.stats_interval_s && now >= next_stats) {
+			agent_report(a, false);
+			next_stats = now + a->cfg.stats_interval_s * 1000000000ull;
+		}
+		if (now >= next_reap) {
+			proctable_reap(a->pt, agent_now_ns(CLOCK_BOOTTIME), REAP_GRACE_NS);
+			next_reap = now + REAP_GRACE_NS;
+		}
+		if (g_reload) {
+			g_reload = 0;
+			agent_reload(a);
+		}
+		output_flush(a->out);
+	}
+}
+
+/* Detach first, then drain what is already in the ring and the flow maps:
+ * nothing that was captured is lost on a clean stop. */
+static void agent_shutdown(struct tg_agent *a)
+{
+	if (a->probe) {
+		probe_detach(a->probe);
+		for (int i = 0; i < 1000 && probe_poll(a->probe, 0) > 0; i++)
+			;
+		probe_flows_flush(a->probe, agent_on_flow, a, true);
+		agent_report(a, true);
+	}
+	output_close(a->out);
+	probe_close(a->probe);
+	proctable_free(a->pt);
+	config_free(&a->cfg);
+}
+
+int agent_run(const struct tg_agent_opts *o)
+{
+	struct tg_agent a;
+	struct sigaction sa;
+	char msg[512], note[256];
+	uint64_t t0 = agent_now_ns(CLOCK_MONOTONIC);
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	rc = preflight_check(msg, sizeof(msg), note, sizeof(note));
+	if (rc) {
+		fprintf(stderr, "twinguard: %s\n", msg);
+		return rc;
+	}
+	if (note[0] && o->verbose)
+		fprintf(stderr, "twinguard: note: %s\n", note);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = agent_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a.config_path = o->config_path;
+	a.events = o->events;
+	rc = agent_setup(&a, o);
+	if (rc == TG_EXIT_OK) {
+		fprintf(stderr, "twinguard: attached %u programs in %.1f ms\n", probe_attached(a.probe),
+			(agent_now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
+		agent_loop(&a);
+	}
+	agent_shutdown(&a);
+	return rc;
+}

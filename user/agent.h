@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* agent: the `twinguard run` daemon loop. */
+#ifndef TG_AGENT_H
+#define TG_AGENT_H
+
+#include <stdbool.h>
+
+struct tg_agent_opts {
+	const char *config_path;
+	const char *output;     /* overrides the config's output when set */
+	bool events;            /* print every enriched event */
+	bool verbose;
+};
+
+/* Runs until SIGINT/SIGTERM; returns the process exit code. */
+int agent_run(const struct tg_agent_opts *o);
+
+#endif
