@@ -11,6 +11,7 @@
 #define TG_FILE_BPF_H
 
 #include "syscall.bpf.h"
+#include "dircache.bpf.h"
 
 #define TG_O_ACCMODE 3
 #define TG_O_WRONLY 1
@@ -106,6 +107,27 @@ filtered:
 	return 0;
 }
 
+/* The open filter: directory cache first, a walk and an LPM lookup on a
+ * miss. Returns true when the open is interesting. */
+static __always_inline bool tg_open_filter(struct tg_scratch *s, const struct path *p, __u32 access,
+					   __u32 *start, __u32 *len, bool *trunc)
+{
+	struct tg_dir_probe dp = {};
+	int dc = tg_dircache_check(p, access, &dp);
+	bool match;
+
+	if (dc == TG_DC_SKIP)
+		return false;
+	*len = tg_path_walk(p, s->path, start, trunc);
+	if (dc == TG_DC_MATCH)
+		return true;
+	bpf_probe_read_kernel(s->pkey.data, TG_PREFIX_MAX, &s->path[*start & TG_HALF_MASK]);
+	match = tg_prefix_lookup(s, *len, access);
+	if (dc == TG_DC_MISS && !*trunc)
+		tg_dircache_store(s, &dp, *start, *len);
+	return match;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tg_h_open, struct pt_regs *regs, long ret)
 {
@@ -114,7 +136,7 @@ int BPF_PROG(tg_h_open, struct pt_regs *regs, long ret)
 	bool trunc = false;
 	struct file *f;
 	struct path p;
-	__u32 start = 0, len;
+	__u32 start = 0, len = 0;
 
 	if (!s)
 		return 0;
@@ -125,13 +147,13 @@ int BPF_PROG(tg_h_open, struct pt_regs *regs, long ret)
 	if (!f)
 		return 0;
 	p = BPF_CORE_READ(f, f_path);
-	len = tg_path_walk(&p, s->path, &start, &trunc);
 	if (tg_prefix_filter_on()) {
-		bpf_probe_read_kernel(s->pkey.data, TG_PREFIX_MAX, &s->path[start & TG_HALF_MASK]);
-		if (!tg_prefix_lookup(s, len, tg_open_access(a.flags))) {
+		if (!tg_open_filter(s, &p, tg_open_access(a.flags), &start, &len, &trunc)) {
 			TG_COUNT(filtered);
 			return 0;
 		}
+	} else {
+		len = tg_path_walk(&p, s->path, &start, &trunc);
 	}
 	tg_sc_init(s, TG_EV_OPEN, regs, ret);
 	s->ev.hdr.flags |= TG_F_PATH_RESOLVED;

@@ -90,6 +90,8 @@ struct tg_scratch {
 	/* path walk area: the path is built backwards in its first half */
 	char path[2 * TG_PATH_MAX];
 	struct tg_prefix_key pkey;
+	/* tg_prefix_dirs lookups; aligned so clearing it is 32 stores, not 256 */
+	char dkey[TG_PREFIX_MAX] __attribute__((aligned(8)));
 };
 
 struct {

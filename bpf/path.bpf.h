@@ -25,22 +25,44 @@
 #endif
 
 /* Prepend "/" + name in front of *pos. Returns 0, or -1 when it no longer fits. */
-static __always_inline int tg_path_prepend(char *buf, __u32 *pos, struct dentry *d)
+static __always_inline int tg_path_prepend(char *buf, __u32 *pos, const struct qstr *name)
 {
-	struct qstr name = BPF_CORE_READ(d, d_name);
-	__u32 len = name.len;
+	__u32 len = name->len;
 
 	if (len >= TG_NAME_MAX || len + 1 > *pos)
 		return -1;
 	*pos -= len + 1;
-	bpf_probe_read_kernel(&buf[(*pos + 1) & TG_HALF_MASK], len & (TG_NAME_MAX - 1), name.name);
+	bpf_probe_read_kernel(&buf[(*pos + 1) & TG_HALF_MASK], len & (TG_NAME_MAX - 1), name->name);
 	buf[*pos & TG_HALF_MASK] = '/';
 	return 0;
 }
 
+/*
+ * d_parent and d_name sit next to each other in struct dentry on every
+ * kernel we know, so one probe read fetches both: the walk is the hot part
+ * of every open, and helper calls are what it costs. The offsets are CO-RE
+ * relocated; an unexpected layout falls back to two reads.
+ */
+#define TG_DSPAN 48
+static __always_inline void tg_dentry_read(struct dentry *d, struct dentry **parent, struct qstr *name)
+{
+	__u32 op = bpf_core_field_offset(struct dentry, d_parent);
+	__u32 on = bpf_core_field_offset(struct dentry, d_name);
+	char span[TG_DSPAN];
+
+	if (on > op && on - op + sizeof(struct qstr) <= TG_DSPAN &&
+	    !bpf_probe_read_kernel(span, on - op + sizeof(struct qstr), (void *)d + op)) {
+		*parent = *(struct dentry **)span;
+		__builtin_memcpy(name, &span[(on - op) & (TG_DSPAN - 1)], sizeof(*name));
+		return;
+	}
+	*parent = BPF_CORE_READ(d, d_parent);
+	*name = BPF_CORE_READ(d, d_name);
+}
+
 struct tg_walk {
 	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
+	struct dentry *mnt_root;   /* root dentry of the current mount */
 	struct mount *mnt;
 	struct mount *mnt_parent;
 	char *buf;
@@ -49,41 +71,45 @@ struct tg_walk {
 	bool trunc;
 };
 
+/* Cross from the root of w->mnt to where it is mounted. */
+static __always_inline void tg_walk_cross(struct tg_walk *w)
+{
+	struct mount *mnt = w->mnt;
+	struct mount *m = w->mnt_parent;
+
+	w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+	w->mnt = m;
+	w->mnt_parent = BPF_CORE_READ(m, mnt_parent);
+	w->mnt_root = BPF_CORE_READ(m, mnt.mnt_root);
+}
+
 /* One step up the tree. bpf_loop() verifies this body once instead of once
  * per iteration, which is what keeps a 64-deep walk (twice per exec) far
- * below the verifier's budget. */
+ * below the verifier's budget. Locals only inside BPF_CORE_READ: a w->
+ * inside it would make clang emit CO-RE relocations against tg_walk. */
 static long tg_walk_step(__u32 i, struct tg_walk *w)
 {
-	/* Locals only inside BPF_CORE_READ: a w-> inside it would make clang
-	 * emit CO-RE relocations against struct tg_walk itself. */
 	struct dentry *dentry = w->dentry;
-	struct vfsmount *vfsmnt = w->vfsmnt;
-	struct mount *mnt = w->mnt;
-	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	struct dentry *parent;
+	struct qstr name;
 
-	if (dentry == mnt_root || dentry == parent) {
-		if (dentry != mnt_root) {
-			/* Pseudo file (memfd, pipe): its name is all there is. */
-			if (tg_path_prepend(w->buf, &w->pos, dentry))
-				w->trunc = true;
-			w->done = true;
-			return 1;
-		}
-		if (mnt != w->mnt_parent) {
-			/* Cross to the mount we are mounted on. */
-			struct mount *m = w->mnt_parent;
-
-			w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			w->mnt = m;
-			w->mnt_parent = BPF_CORE_READ(m, mnt_parent);
-			w->vfsmnt = (void *)m + bpf_core_field_offset(struct mount, mnt);
+	tg_dentry_read(dentry, &parent, &name);
+	if (dentry == w->mnt_root) {
+		if (w->mnt != w->mnt_parent) {
+			tg_walk_cross(w);
 			return 0;
 		}
 		w->done = true;
 		return 1;
 	}
-	if (tg_path_prepend(w->buf, &w->pos, dentry)) {
+	if (dentry == parent) {
+		/* Pseudo file (memfd, pipe): its name is all there is. */
+		if (tg_path_prepend(w->buf, &w->pos, &name))
+			w->trunc = true;
+		w->done = true;
+		return 1;
+	}
+	if (tg_path_prepend(w->buf, &w->pos, &name)) {
 		w->trunc = true;
 		w->done = true;
 		return 1;
@@ -101,11 +127,11 @@ static __always_inline __u32 tg_path_walk(const struct path *path, char *buf, __
 					  bool *trunc)
 {
 	struct tg_walk w = {};
-	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+	struct vfsmount *vfsmnt = path->mnt; /* path is a copy on our stack */
 	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
 
-	w.dentry = BPF_CORE_READ(path, dentry);
-	w.vfsmnt = vfsmnt;
+	w.dentry = path->dentry;
+	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	w.mnt = mnt;
 	w.mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 	w.buf = buf;
@@ -125,18 +151,20 @@ static __always_inline __u32 tg_path_walk(const struct path *path, char *buf, __
 /* fd -> struct file of the current task, NULL when out of range or closed. */
 static __always_inline struct file *tg_fd_file(struct task_struct *task, long fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
+	/* task is trusted (bpf_get_current_task_btf): direct loads down to
+	 * the fdtable; only the array slot needs a probe read. */
+	struct files_struct *files = task->files;
+	struct fdtable *fdt;
+	unsigned long fds;
 	struct file *f = NULL;
-	unsigned int max;
 
-	if (!fdt || fd < 0)
+	if (!files || fd < 0)
 		return NULL;
-	max = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned long)fd >= max)
+	fdt = files->fdt;
+	if (!fdt || (unsigned long)fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+	fds = (unsigned long)fdt->fd;
+	if (bpf_probe_read_kernel(&f, sizeof(f), (void *)(fds + fd * sizeof(f))))
 		return NULL;
 	return f;
 }

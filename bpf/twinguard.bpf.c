@@ -28,7 +28,12 @@ int BPF_PROG(tg_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	key = nr;
 	h = bpf_map_lookup_elem(&tg_syscalls, &key);
-	if (!h || !(*h & 0xff))
+	if (!h)
+		return 0;
+	/* renames and mounts change paths: invalidate the directory cache */
+	if ((*h & TG_SC_DIRGEN) && ret == 0)
+		__sync_fetch_and_add(&tg_dir_gen, 1);
+	if (!(*h & 0xff))
 		return 0;
 	bpf_tail_call(ctx, &tg_handlers, *h & 0xff);
 	TG_COUNT(tail_fail);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -16,6 +17,11 @@
 #include "probe.h"
 #include "syscalls.h"
 #include "twinguard.skel.h"
+
+#ifndef __NR_move_mount
+#define __NR_move_mount 429
+#endif
+#define TG_NR_MOVE_MOUNT __NR_move_mount
 
 struct tg_probe {
 	struct twinguard_bpf *skel;
@@ -268,6 +274,18 @@ static int probe_write_settings(struct tg_probe *p)
 	return 0;
 }
 
+/* Calls that change paths even when their class is off: the kernel's
+ * directory cache must hear about them (bpf/dircache.bpf.h). */
+static bool probe_changes_paths(int nr)
+{
+#ifdef __NR_rename
+	if (nr == __NR_rename)
+		return true;
+#endif
+	return nr == __NR_renameat || nr == __NR_renameat2 || nr == __NR_mount ||
+	       nr == __NR_pivot_root || nr == TG_NR_MOVE_MOUNT;
+}
+
 static int probe_apply_syscalls(struct tg_probe *p, unsigned classes)
 {
 	int fd = bpf_map__fd(p->skel->maps.tg_syscalls);
@@ -279,9 +297,12 @@ static int probe_apply_syscalls(struct tg_probe *p, unsigned classes)
 	for (size_t i = 0; i < n; i++)
 		if ((t[i].cls & classes) && t[i].nr >= 0 && t[i].nr < TG_SYSCALL_MAX)
 			vals[t[i].nr] = t[i].handler | t[i].variant << 8;
-	for (uint32_t nr = 0; nr < TG_SYSCALL_MAX; nr++)
+	for (uint32_t nr = 0; nr < TG_SYSCALL_MAX; nr++) {
+		if (probe_changes_paths(nr))
+			vals[nr] |= TG_SC_DIRGEN;
 		if (bpf_map_update_elem(fd, &nr, &vals[nr], BPF_ANY))
 			return -errno;
+	}
 	return 0;
 }
 
@@ -294,6 +315,47 @@ static void probe_prefix_key(struct tg_prefix_key *k, const char *prefix)
 	k->prefixlen = len * 8;
 }
 
+/* Access bits of prefix i, merged with every configured prefix that is a
+ * byte-prefix of it: the LPM returns only the longest match, which must
+ * carry the union ("/etc/" rw and "/etc/shadow" r: a write to /etc/shadow
+ * still matches). */
+static uint32_t probe_prefix_bits(const struct tg_config *cfg, size_t i)
+{
+	const char *q = cfg->prefixes[i].prefix;
+	uint32_t bits = 0;
+
+	for (size_t j = 0; j < cfg->n_prefixes; j++)
+		if (!strncmp(q, cfg->prefixes[j].prefix, strlen(cfg->prefixes[j].prefix)))
+			bits |= cfg->prefixes[j].access;
+	return bits;
+}
+
+/* Directories a prefix ends inside ("/etc" for "/etc/shadow"): there the
+ * file name decides, so the kernel never caches a verdict for them. */
+static int probe_apply_prefix_dirs(struct tg_probe *p, const struct tg_config *cfg)
+{
+	int fd = bpf_map__fd(p->skel->maps.tg_prefix_dirs);
+	char k[TG_PREFIX_MAX], next[TG_PREFIX_MAX];
+	uint8_t one = 1;
+
+	while (bpf_map_get_next_key(fd, NULL, next) == 0)
+		if (bpf_map_delete_elem(fd, next))
+			return -errno;
+	for (size_t i = 0; i < cfg->n_prefixes; i++) {
+		const char *q = cfg->prefixes[i].prefix;
+		const char *slash = strrchr(q, '/');
+		size_t len = slash ? (size_t)(slash - q) : 0;
+
+		if (!slash || !slash[1] || len >= sizeof(k))
+			continue; /* ends with '/': the LPM alone decides */
+		memset(k, 0, sizeof(k));
+		memcpy(k, q, len ? len : 1);
+		if (bpf_map_update_elem(fd, k, &one, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 /* Insert the new set first, then delete what is no longer wanted, so a
  * reload never opens a window where nothing matches. */
 static int probe_apply_prefixes(struct tg_probe *p, const struct tg_config *cfg)
@@ -303,7 +365,7 @@ static int probe_apply_prefixes(struct tg_probe *p, const struct tg_config *cfg)
 	bool first = true;
 
 	for (size_t i = 0; i < cfg->n_prefixes; i++) {
-		uint32_t acc = cfg->prefixes[i].access;
+		uint32_t acc = probe_prefix_bits(cfg, i);
 
 		probe_prefix_key(&k, cfg->prefixes[i].prefix);
 		if (bpf_map_update_elem(fd, &k, &acc, BPF_ANY))
@@ -374,7 +436,11 @@ int probe_apply(struct tg_probe *p, const struct tg_config *cfg)
 	 * handler once the filters it depends on are in place. */
 	err = probe_apply_prefixes(p, cfg);
 	if (!err)
+		err = probe_apply_prefix_dirs(p, cfg);
+	if (!err)
 		err = probe_apply_ports(p, cfg);
+	/* cached directory verdicts were computed against the old prefixes */
+	__atomic_fetch_add(&p->skel->bss->tg_dir_gen, 1, __ATOMIC_SEQ_CST);
 	if (!err)
 		err = probe_write_settings(p);
 	if (!err)

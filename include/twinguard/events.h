@@ -134,6 +134,8 @@ enum tg_variant {
 };
 
 #define TG_SYSCALL_MAX 1024 /* size of tg_syscalls; covers every arch */
+/* tg_syscalls value bit: a successful call changes paths (rename, mount). */
+#define TG_SC_DIRGEN (1u << 16)
 
 struct tg_hdr {
 	__u64 ts_ns;          /* bpf_ktime_get_boot_ns() */
