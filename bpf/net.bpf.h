@@ -55,6 +55,21 @@ static __always_inline __u16 tg_net_sockaddr(struct tg_scratch *s, const void *u
 	return family;
 }
 
+/* Local and remote address of a socket. Arrays are read with an explicit
+ * size: BPF_CORE_READ_INTO would copy sizeof(*dst), one byte. */
+static __always_inline void tg_sk_addrs(struct sock *sk, __u16 family, __u8 *saddr, __u8 *daddr)
+{
+	if (family == TG_AF_INET) {
+		bpf_core_read(saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		if (daddr)
+			bpf_core_read(daddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (family == TG_AF_INET6) {
+		bpf_core_read(saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		if (daddr)
+			bpf_core_read(daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
 /* Fill local and, when peer, remote ends from a socket. */
 static __always_inline void tg_net_from_sock(struct tg_scratch *s, struct sock *sk, bool peer)
 {
@@ -63,15 +78,7 @@ static __always_inline void tg_net_from_sock(struct tg_scratch *s, struct sock *
 
 	n->family = family;
 	n->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (family == TG_AF_INET) {
-		BPF_CORE_READ_INTO(n->saddr, sk, __sk_common.skc_rcv_saddr);
-		if (peer)
-			BPF_CORE_READ_INTO(n->daddr, sk, __sk_common.skc_daddr);
-	} else if (family == TG_AF_INET6) {
-		BPF_CORE_READ_INTO(n->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		if (peer)
-			BPF_CORE_READ_INTO(n->daddr, sk, __sk_common.skc_v6_daddr);
-	}
+	tg_sk_addrs(sk, family, n->saddr, peer ? n->daddr : NULL);
 	if (peer)
 		n->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 }
@@ -105,10 +112,7 @@ int BPF_PROG(tg_h_connect, struct pt_regs *regs, long ret)
 		s->ev.u.net.sock_type = BPF_CORE_READ(sock, type);
 		if (sk && family != TG_AF_UNIX) {
 			s->ev.u.net.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-			if (family == TG_AF_INET)
-				BPF_CORE_READ_INTO(s->ev.u.net.saddr, sk, __sk_common.skc_rcv_saddr);
-			else
-				BPF_CORE_READ_INTO(s->ev.u.net.saddr, sk, __sk_common.skc_v6_rcv_saddr);
+			tg_sk_addrs(sk, family, s->ev.u.net.saddr, NULL);
 		}
 	}
 	tg_submit(s);
@@ -188,7 +192,7 @@ filtered:
 
 /* UDP sends with their destination: how DNS and other datagram traffic
  * shows up. Stream sockets are covered by connect + flow counters. */
-static __always_inline int tg_udp_send(struct pt_regs *regs, long ret, const void *uaddr)
+static __always_inline int tg_udp_send(struct pt_regs *regs, long ret, const void *uaddr, bool mmsg)
 {
 	struct socket *sock = tg_fd_socket(tg_arg(regs, 0));
 	struct tg_scratch *s;
@@ -213,26 +217,31 @@ static __always_inline int tg_udp_send(struct pt_regs *regs, long ret, const voi
 	}
 	s->ev.u.net.fd = tg_arg(regs, 0);
 	s->ev.u.net.sock_type = TG_SOCK_DGRAM;
-	s->ev.u.net.bytes = ret > 0 ? ret : 0;
+	/* sendmmsg returns messages sent, not bytes */
+	if (mmsg)
+		s->ev.u.net.count = ret > 0 ? ret : 0;
+	else
+		s->ev.u.net.bytes = ret > 0 ? ret : 0;
 	return tg_submit(s);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tg_h_sendto, struct pt_regs *regs, long ret)
 {
-	tg_udp_send(regs, ret, (const void *)tg_arg(regs, 4));
+	tg_udp_send(regs, ret, (const void *)tg_arg(regs, 4), false);
 	return 0;
 }
 
-/* sendmsg(fd, msghdr*) and sendmmsg(fd, mmsghdr*): msg_name is the first
- * member of both, so the first datagram's destination is read the same way. */
+/* sendmsg(fd, msghdr*) and sendmmsg(fd, mmsghdr*) (variant TG_V_AT):
+ * msg_name is the first member of both, so the first datagram's
+ * destination is read the same way. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tg_h_sendmsg, struct pt_regs *regs, long ret)
 {
 	void *name = NULL;
 
 	bpf_probe_read_user(&name, sizeof(name), (void *)tg_arg(regs, 1));
-	tg_udp_send(regs, ret, name);
+	tg_udp_send(regs, ret, name, tg_variant(regs) == TG_V_AT);
 	return 0;
 }
 
@@ -242,13 +251,7 @@ static __always_inline void tg_flow_key(struct tg_flow_key *k, struct sock *sk, 
 	k->proto = BPF_CORE_READ(sk, sk_protocol);
 	k->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	k->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (family == TG_AF_INET) {
-		BPF_CORE_READ_INTO(k->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(k->daddr, sk, __sk_common.skc_daddr);
-	} else {
-		BPF_CORE_READ_INTO(k->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(k->daddr, sk, __sk_common.skc_v6_daddr);
-	}
+	tg_sk_addrs(sk, family, k->saddr, k->daddr);
 }
 
 /* Bytes sent, aggregated per (process, flow) in the kernel; userspace turns

@@ -140,7 +140,9 @@ static void ecs_ancestry(struct tg_ecs *e, cJSON *proc, const struct tg_proc *p)
 		cJSON_AddBoolToObject(proc, "ancestors_truncated", true);
 }
 
-static void ecs_process(struct tg_ecs *e, cJSON *root, const struct tg_event *ev)
+/* synthetic: a flow record, whose header holds only pid, uid and start:
+ * emit nothing the record does not know. */
+static void ecs_process(struct tg_ecs *e, cJSON *root, const struct tg_event *ev, bool synthetic)
 {
 	const struct tg_hdr *h = &ev->hdr;
 	struct tg_proc *p = proctable_lookup(e->pt, h->tgid);
@@ -152,7 +154,7 @@ static void ecs_process(struct tg_ecs *e, cJSON *root, const struct tg_event *ev
 		cJSON_AddStringToObject(proc, "entity_id", p->entity_id);
 		if (p->exe)
 			cJSON_AddStringToObject(proc, "executable", p->exe);
-		cJSON_AddStringToObject(proc, "name", h->comm);
+		cJSON_AddStringToObject(proc, "name", h->comm[0] ? h->comm : p->comm);
 		if (p->args)
 			ecs_args(proc, p->args, p->args_len);
 		if (p->cwd)
@@ -160,19 +162,25 @@ static void ecs_process(struct tg_ecs *e, cJSON *root, const struct tg_event *ev
 		if (p->container_id[0])
 			cJSON_AddStringToObject(ecs_obj(root, "container"), "id", p->container_id);
 		ecs_ancestry(e, proc, p);
+		if (!cJSON_GetObjectItem(proc, "parent") && p->ppid)
+			cJSON_AddNumberToObject(ecs_obj(proc, "parent"), "pid", p->ppid);
 	} else {
 		/* Not in the table (missed exec): say so rather than guess. */
 		proctable_make_entity_id(e->pt, h->tgid, ecs_ticks(h->start_ns), id);
 		cJSON_AddStringToObject(proc, "entity_id", id);
-		cJSON_AddStringToObject(proc, "name", h->comm);
-		cJSON_AddNumberToObject(ecs_obj(proc, "parent"), "pid", h->ppid);
+		if (h->comm[0])
+			cJSON_AddStringToObject(proc, "name", h->comm);
+		if (!synthetic)
+			cJSON_AddNumberToObject(ecs_obj(proc, "parent"), "pid", h->ppid);
 	}
-	cJSON_AddNumberToObject(ecs_obj(proc, "thread"), "id", h->tid);
+	if (!synthetic)
+		cJSON_AddNumberToObject(ecs_obj(proc, "thread"), "id", h->tid);
 	ecs_timestamp(e, h->start_ns, ts, sizeof(ts));
 	cJSON_AddStringToObject(proc, "start", ts);
 	cJSON_AddNumberToObject(ecs_obj(root, "user"), "id", h->uid);
 	cJSON_AddStringToObject(ecs_obj(root, "user"), "name", proctable_user_name(e->pt, h->uid));
-	cJSON_AddNumberToObject(ecs_obj(root, "group"), "id", h->gid);
+	if (!synthetic)
+		cJSON_AddNumberToObject(ecs_obj(root, "group"), "id", h->gid);
 }
 
 static void ecs_event_meta(struct tg_ecs *e, cJSON *root, const struct tg_event *ev,
@@ -196,7 +204,8 @@ static void ecs_event_meta(struct tg_ecs *e, cJSON *root, const struct tg_event 
 		if (ev->hdr.ret < 0 && ev->hdr.ret > -4096)
 			cJSON_AddStringToObject(tg, "errno", ecs_errno_name(-ev->hdr.ret));
 	}
-	cJSON_AddNumberToObject(tg, "cgroup_id", (double)ev->hdr.cgroup_id);
+	if (ev->hdr.type != TG_EV_FLOW)
+		cJSON_AddNumberToObject(tg, "cgroup_id", (double)ev->hdr.cgroup_id);
 	if (ev->hdr.flags & TG_F_PATH_TRUNC)
 		cJSON_AddBoolToObject(tg, "path_truncated", true);
 }
@@ -344,7 +353,8 @@ static void ecs_file(cJSON *root, const struct tg_event *ev)
 		snprintf(mode, sizeof(mode), "0%o", f->mode & 07777);
 		cJSON_AddStringToObject(file, "mode", mode);
 	}
-	if (ev->hdr.type == TG_EV_UNLINK && (f->flags & AT_REMOVEDIR))
+	if (ev->hdr.type == TG_EV_UNLINK && ((f->flags & AT_REMOVEDIR) ||
+					     !strcmp(syscalls_name(ev->hdr.syscall_nr) ?: "", "rmdir")))
 		cJSON_AddStringToObject(file, "type", "dir");
 	if (ev->hdr.type == TG_EV_MKDIR)
 		cJSON_AddStringToObject(file, "type", "dir");
@@ -381,7 +391,10 @@ static void ecs_net(cJSON *root, const struct tg_event *ev)
 	if (event_str(ev, 0))
 		cJSON_AddStringToObject(ecs_obj(root, local_only ? "source" : "destination"),
 					"address", event_str(ev, 0));
-	if (ev->hdr.type == TG_EV_SENDTO) {
+	if (ev->hdr.type == TG_EV_SENDTO && n->count) {
+		/* sendmmsg reports messages, not bytes */
+		cJSON_AddNumberToObject(ecs_obj(root, "twinguard"), "messages", (double)n->count);
+	} else if (ev->hdr.type == TG_EV_SENDTO) {
 		cJSON_AddNumberToObject(ecs_obj(root, "source"), "bytes", (double)n->bytes);
 		cJSON_AddNumberToObject(net, "bytes", (double)n->bytes);
 	}
@@ -390,10 +403,11 @@ static void ecs_net(cJSON *root, const struct tg_event *ev)
 	cJSON_AddNumberToObject(ecs_obj(root, "twinguard"), "fd", n->fd);
 }
 
-static void ecs_target(struct tg_ecs *e, cJSON *root, uint32_t pid)
+/* pid is signed: kill(-pgid) and kill(-1) target groups, not a process */
+static void ecs_target(struct tg_ecs *e, cJSON *root, int32_t pid)
 {
 	cJSON *t = ecs_obj(ecs_obj(root, "target"), "process");
-	struct tg_proc *p = proctable_lookup(e->pt, pid);
+	struct tg_proc *p = pid > 0 ? proctable_lookup(e->pt, pid) : NULL;
 
 	if (p)
 		ecs_proc_brief(t, p);
@@ -409,15 +423,15 @@ static void ecs_priv(struct tg_ecs *e, cJSON *root, const struct tg_event *ev)
 	switch (ev->hdr.type) {
 	case TG_EV_PTRACE:
 		cJSON_AddStringToObject(tg, "ptrace_request", ecs_ptrace_name(p->request));
-		ecs_target(e, root, p->target_pid);
+		ecs_target(e, root, (int32_t)p->target_pid);
 		break;
 	case TG_EV_PROCESS_VM:
 		cJSON_AddStringToObject(tg, "access", p->request ? "write" : "read");
-		ecs_target(e, root, p->target_pid);
+		ecs_target(e, root, (int32_t)p->target_pid);
 		break;
 	case TG_EV_KILL:
 		cJSON_AddStringToObject(tg, "signal", ecs_signal_name(p->request));
-		ecs_target(e, root, p->target_pid);
+		ecs_target(e, root, (int32_t)p->target_pid);
 		if (p->target_tid)
 			cJSON_AddNumberToObject(tg, "target_tid", p->target_tid);
 		break;
@@ -454,7 +468,7 @@ cJSON *ecs_event(struct tg_ecs *e, const struct tg_event *ev)
 
 	if (!root)
 		return NULL;
-	ecs_process(e, root, ev);
+	ecs_process(e, root, ev, false);
 	if (cls == TG_CLASS_PROCESS) {
 		ecs_event_meta(e, root, ev, "process",
 			       ev->hdr.type == TG_EV_EXIT ? "end" : "start");
@@ -493,7 +507,7 @@ cJSON *ecs_flow(struct tg_ecs *e, const struct tg_flow_key *k, const struct tg_f
 	root = ecs_base(e, &ev);
 	if (!root)
 		return NULL;
-	ecs_process(e, root, &ev);
+	ecs_process(e, root, &ev, true);
 	ecs_event_meta(e, root, &ev, "network", "connection");
 	net = ecs_obj(root, "network");
 	cJSON_AddStringToObject(net, "type", k->family == AF_INET ? "ipv4" : "ipv6");

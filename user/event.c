@@ -75,13 +75,18 @@ static bool event_follows_last(const struct tg_event *ev, int idx)
 
 	switch (ev->hdr.type) {
 	case TG_EV_CHMOD:
+		/* fchmodat2(AT_SYMLINK_NOFOLLOW) acts on the link */
+		return !(sc && sc->variant == TG_V_AT2 && (ev->u.file.flags & 0x100));
 	case TG_EV_TRUNCATE:
 		return true;
 	case TG_EV_CHOWN:
 		/* lchown and fchownat(AT_SYMLINK_NOFOLLOW) act on the link */
 		return sc && sc->variant != TG_V_LCHOWN && !(ev->u.file.flags & 0x100);
 	case TG_EV_OPEN:
-		return ev->hdr.ret >= 0;
+		/* only failed opens get here; O_NOFOLLOW (and O_CREAT|O_EXCL)
+		 * act on the link itself */
+		return !(ev->u.file.flags & 0400000) &&
+		       (ev->u.file.flags & (0100 | 0200)) != (0100 | 0200);
 	case TG_EV_LINK:
 		/* linkat(AT_SYMLINK_FOLLOW) follows the old path */
 		return idx == 0 && (ev->u.file.flags & 0x400);

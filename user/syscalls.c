@@ -58,7 +58,7 @@ static const struct tg_syscall table[] = {
 	SC(listen, TG_H_LISTEN, TG_V_PLAIN, N),
 	SC(sendto, TG_H_SENDTO, TG_V_PLAIN, N),
 	SC(sendmsg, TG_H_SENDMSG, TG_V_PLAIN, N),
-	SC(sendmmsg, TG_H_SENDMSG, TG_V_PLAIN, N),
+	SC(sendmmsg, TG_H_SENDMSG, TG_V_AT, N),
 	SC(ptrace, TG_H_PTRACE, TG_V_PLAIN, P),
 	SC(process_vm_readv, TG_H_PROCESS_VM, TG_V_READ, P),
 	SC(process_vm_writev, TG_H_PROCESS_VM, TG_V_WRITE, P),
