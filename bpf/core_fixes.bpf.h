@@ -44,6 +44,19 @@ static __always_inline __u32 tg_task_loginuid(struct task_struct *task)
  * relocated) instead of bpf_probe_read_kernel() calls, which cost ~30 ns
  * each on the hot path of every syscall. */
 #if defined(__TARGET_ARCH_x86)
+#define TG_TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
+
+/* A 32-bit (int $0x80 / ia32) syscall: its number and registers follow the
+ * i386 ABI, so it is looked up in tg_syscalls32 and read from bx, cx, ... */
+static __always_inline bool tg_is_compat(void)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+
+	if (!bpf_core_field_exists(t->thread_info.status))
+		return false;
+	return t->thread_info.status & TG_TS_COMPAT;
+}
+
 static __always_inline long tg_syscall_nr(struct pt_regs *regs)
 {
 	return regs->orig_ax;
@@ -53,6 +66,16 @@ static __always_inline long tg_syscall_nr(struct pt_regs *regs)
  * pointers into one instruction, which the verifier rejects. */
 static __noinline unsigned long tg_arg(struct pt_regs *regs, int i)
 {
+	if (tg_is_compat()) {
+		switch (i) {
+		case 0: return (__u32)regs->bx;
+		case 1: return (__u32)regs->cx;
+		case 2: return (__u32)regs->dx;
+		case 3: return (__u32)regs->si;
+		case 4: return (__u32)regs->di;
+		default: return (__u32)regs->bp;
+		}
+	}
 	switch (i) {
 	case 0: return regs->di;
 	case 1: return regs->si;
@@ -63,6 +86,12 @@ static __noinline unsigned long tg_arg(struct pt_regs *regs, int i)
 	}
 }
 #elif defined(__TARGET_ARCH_arm64)
+/* arm32 compat tasks are not decoded (no compat table for arm yet). */
+static __always_inline bool tg_is_compat(void)
+{
+	return false;
+}
+
 static __always_inline long tg_syscall_nr(struct pt_regs *regs)
 {
 	return regs->syscallno;

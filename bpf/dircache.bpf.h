@@ -8,8 +8,9 @@
  *    moved, or its dentry reused for another directory, no longer matches;
  *  - tg_dir_gen is bumped on every successful rename, mount, move_mount and
  *    pivot_root (an ancestor of D moving changes D's path without touching
- *    D) and on every config apply; entries of an older generation are
- *    ignored;
+ *    D), on every io_uring RENAMEAT completion (io_uring makes no syscall
+ *    we could see) and on every config apply; entries of an older
+ *    generation are ignored. Without the io_uring hook the cache is off;
  *  - a directory some prefix ends inside ("/etc" for "/etc/shadow") is
  *    never cached: there the file name decides (tg_prefix_dirs).
  */
@@ -107,6 +108,18 @@ static __always_inline void tg_dircache_store(struct tg_scratch *s, struct tg_di
 	bits = bpf_map_lookup_elem(&tg_file_prefixes, &s->pkey);
 	dp->val.bits = bits ? *bits : 0;
 	bpf_map_update_elem(&tg_dircache, &dp->key, &dp->val, BPF_ANY);
+}
+
+#define TG_IORING_OP_RENAMEAT 35 /* io_uring ABI */
+
+/* Only the request is read: its position (2nd argument) is the same in
+ * every kernel's io_uring_complete, unlike the arguments after it. */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(tg_uring_complete, void *ring, void *req)
+{
+	if (BPF_CORE_READ((struct io_kiocb *)req, opcode) == TG_IORING_OP_RENAMEAT)
+		__sync_fetch_and_add(&tg_dir_gen, 1);
+	return 0;
 }
 
 #endif

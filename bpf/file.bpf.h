@@ -18,6 +18,7 @@
 #define TG_O_RDWR 2
 #define TG_O_CREAT 0100
 #define TG_O_TRUNC 01000
+#define TG_O_TMPFILE 020000000
 
 static __always_inline __u32 tg_open_access(__u32 flags)
 {
@@ -80,6 +81,9 @@ static __always_inline void tg_open_read_args(struct pt_regs *regs, struct tg_op
 		a->flags = tg_arg(regs, 1);
 		a->mode = tg_arg(regs, 2);
 	}
+	/* The kernel ignores mode unless it creates a file. */
+	if (!(a->flags & (TG_O_CREAT | TG_O_TMPFILE)))
+		a->mode = 0;
 }
 
 /* Failed opens: only denials matter (ENOENT storms from library search
@@ -112,14 +116,19 @@ filtered:
 static __always_inline bool tg_open_filter(struct tg_scratch *s, const struct path *p, __u32 access,
 					   __u32 *start, __u32 *len, bool *trunc)
 {
+	struct tg_settings *cfg = tg_settings_get();
 	struct tg_dir_probe dp = {};
-	int dc = tg_dircache_check(p, access, &dp);
+	int dc = TG_DC_NOCACHE;
 	bool match;
 
+	if (cfg && (cfg->flags & TG_S_DIRCACHE))
+		dc = tg_dircache_check(p, access, &dp);
 	if (dc == TG_DC_SKIP)
 		return false;
 	*len = tg_path_walk(p, s->path, start, trunc);
-	if (dc == TG_DC_MATCH)
+	/* A cut path lost its leading components: the prefix cannot be
+	 * checked, so fail closed and report it (flagged truncated). */
+	if (dc == TG_DC_MATCH || *trunc)
 		return true;
 	bpf_probe_read_kernel(s->pkey.data, TG_PREFIX_MAX, &s->path[*start & TG_HALF_MASK]);
 	match = tg_prefix_lookup(s, *len, access);

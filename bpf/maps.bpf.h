@@ -35,6 +35,14 @@ struct {
 	__type(value, __u32);
 } tg_syscalls SEC(".maps");
 
+/* The same for 32-bit (compat) syscall numbers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TG_SYSCALL_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} tg_syscalls32 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, TG_H_MAX);

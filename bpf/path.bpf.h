@@ -3,8 +3,11 @@
  * Absolute paths from kernel objects. Without kprobes, fentry or LSM there is
  * no bpf_d_path(), so we walk dentries and mounts ourselves (the approach of
  * Tracee's get_path_str and Falco's auxmap__store_path). The result is the
- * path the kernel really used: symlinks and ".." are already resolved, and it
- * is relative to the global root, not a container's.
+ * path the kernel really used: symlinks and ".." are already resolved. Like
+ * the kernel's own d_path(), a path is relative to the root of the process's
+ * mount namespace (a chroot is ignored, a pivot_root is not): a container
+ * shows container paths. File records carry the mount namespace id so rules
+ * can tell host paths from others (docs/design.md).
  */
 #ifndef TG_PATH_BPF_H
 #define TG_PATH_BPF_H
@@ -94,17 +97,16 @@ static long tg_walk_step(__u32 i, struct tg_walk *w)
 	struct qstr name;
 
 	tg_dentry_read(dentry, &parent, &name);
-	if (dentry == w->mnt_root) {
-		if (w->mnt != w->mnt_parent) {
-			tg_walk_cross(w);
-			return 0;
-		}
-		w->done = true;
-		return 1;
+	if (dentry == w->mnt_root && w->mnt != w->mnt_parent) {
+		tg_walk_cross(w);
+		return 0;
 	}
 	if (dentry == parent) {
-		/* Pseudo file (memfd, pipe): its name is all there is. */
-		if (tg_path_prepend(w->buf, &w->pos, &name))
+		/* The filesystem's root ends the walk; any other dentry that is
+		 * its own parent is a pseudo file (memfd, pipe) whose name is
+		 * all there is. */
+		if (dentry != BPF_CORE_READ(dentry, d_sb, s_root) &&
+		    tg_path_prepend(w->buf, &w->pos, &name))
 			w->trunc = true;
 		w->done = true;
 		return 1;

@@ -15,12 +15,26 @@
 #define TG_S_IFMT 00170000
 #define TG_S_IFSOCK 0140000
 
+/* tg_syscalls or tg_syscalls32 entry of the current syscall */
+static __always_inline __u32 *tg_sc_entry(long nr)
+{
+	__u32 key = (__u32)nr;
+
+	if (nr < 0 || nr >= TG_SYSCALL_MAX)
+		return NULL;
+	return bpf_map_lookup_elem(tg_is_compat() ? (void *)&tg_syscalls32 : (void *)&tg_syscalls, &key);
+}
+
 static __always_inline __u32 tg_variant(struct pt_regs *regs)
 {
-	__u32 key = (__u32)tg_syscall_nr(regs);
-	__u32 *h = bpf_map_lookup_elem(&tg_syscalls, &key);
+	__u32 *h = tg_sc_entry(tg_syscall_nr(regs));
 
-	return h ? *h >> 8 : 0;
+	return h ? (*h >> 8) & 0xff : 0;
+}
+
+static __always_inline struct task_struct *tg_current(void)
+{
+	return (struct task_struct *)bpf_get_current_task_btf();
 }
 
 static __always_inline void tg_sc_init(struct tg_scratch *s, __u16 type, struct pt_regs *regs, long ret)
@@ -28,6 +42,10 @@ static __always_inline void tg_sc_init(struct tg_scratch *s, __u16 type, struct 
 	tg_event_init(s, type);
 	s->ev.hdr.syscall_nr = (__s32)tg_syscall_nr(regs);
 	s->ev.hdr.ret = ret;
+	if (tg_is_compat())
+		s->ev.hdr.flags |= TG_F_COMPAT;
+	if (type >= TG_EV_OPEN && type < TG_EV_CONNECT)
+		s->ev.u.file.mnt_ns = tg_current()->nsproxy->mnt_ns->ns.inum;
 }
 
 static __always_inline struct tg_scratch *tg_sc_start(__u16 type, struct pt_regs *regs, long ret)
@@ -37,11 +55,6 @@ static __always_inline struct tg_scratch *tg_sc_start(__u16 type, struct pt_regs
 	if (s)
 		tg_sc_init(s, type, regs, ret);
 	return s;
-}
-
-static __always_inline struct task_struct *tg_current(void)
-{
-	return (struct task_struct *)bpf_get_current_task_btf();
 }
 
 /*

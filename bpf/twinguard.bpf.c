@@ -18,16 +18,11 @@ char LICENSE[] SEC("license") = "GPL";
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tg_sys_exit, struct pt_regs *regs, long ret)
 {
-	long nr;
-	__u32 key, *h;
+	__u32 *h;
 
 	if (tg_is_self())
 		return 0;
-	nr = tg_syscall_nr(regs);
-	if (nr < 0 || nr >= TG_SYSCALL_MAX)
-		return 0;
-	key = nr;
-	h = bpf_map_lookup_elem(&tg_syscalls, &key);
+	h = tg_sc_entry(tg_syscall_nr(regs));
 	if (!h)
 		return 0;
 	/* renames and mounts change paths: invalidate the directory cache */

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include "ecs.h"
 #include "ecs_names.h"
 #include "event.h"
@@ -35,12 +36,16 @@ static int64_t ecs_clock_ns(clockid_t id)
 
 void ecs_init(struct tg_ecs *e, struct tg_proctable *pt)
 {
+	struct stat st;
+
 	memset(e, 0, sizeof(*e));
 	e->pt = pt;
 	e->max_ancestors = TG_MAX_ANCESTRY;
 	if (gethostname(e->hostname, sizeof(e->hostname) - 1))
 		strcpy(e->hostname, "unknown");
 	e->boot_to_real_ns = ecs_clock_ns(CLOCK_REALTIME) - ecs_clock_ns(CLOCK_BOOTTIME);
+	if (stat("/proc/self/ns/mnt", &st) == 0)
+		e->host_mnt_ns = st.st_ino;
 }
 
 void ecs_timestamp(const struct tg_ecs *e, uint64_t boot_ns, char *out, size_t len)
@@ -189,7 +194,8 @@ static void ecs_event_meta(struct tg_ecs *e, cJSON *root, const struct tg_event 
 	cJSON *evo = ecs_obj(root, "event");
 	const char *cat[] = { category };
 	const char *typ[] = { type };
-	const char *sc = syscalls_name(ev->hdr.syscall_nr);
+	const struct tg_syscall *sce = syscalls_of(ev);
+	const char *sc = sce ? sce->name : NULL;
 	cJSON *tg = ecs_obj(root, "twinguard");
 
 	cJSON_AddStringToObject(evo, "kind", "event");
@@ -208,6 +214,8 @@ static void ecs_event_meta(struct tg_ecs *e, cJSON *root, const struct tg_event 
 		cJSON_AddNumberToObject(tg, "cgroup_id", (double)ev->hdr.cgroup_id);
 	if (ev->hdr.flags & TG_F_PATH_TRUNC)
 		cJSON_AddBoolToObject(tg, "path_truncated", true);
+	if (ev->hdr.flags & TG_F_COMPAT)
+		cJSON_AddBoolToObject(tg, "compat32", true);
 }
 
 static cJSON *ecs_base(struct tg_ecs *e, const struct tg_event *ev)
@@ -301,7 +309,7 @@ static const char *ecs_file_type(const struct tg_event *ev)
 	}
 }
 
-static void ecs_file(cJSON *root, const struct tg_event *ev)
+static void ecs_file(struct tg_ecs *e, cJSON *root, const struct tg_event *ev)
 {
 	cJSON *file = ecs_obj(root, "file");
 	cJSON *tg = ecs_obj(root, "twinguard");
@@ -314,6 +322,11 @@ static void ecs_file(cJSON *root, const struct tg_event *ev)
 		cJSON_AddStringToObject(file, ev->hdr.type == TG_EV_MEMFD ? "name" : "path", event_str(ev, 0));
 	if (event_str(ev, 0) && !(ev->hdr.flags & TG_F_PATH_RESOLVED))
 		cJSON_AddStringToObject(tg, "raw_path", event_str(ev, 0));
+	if (f->mnt_ns) {
+		/* paths are relative to this mount namespace's root */
+		cJSON_AddNumberToObject(tg, "mnt_ns", f->mnt_ns);
+		cJSON_AddBoolToObject(tg, "host_mnt_ns", f->mnt_ns == e->host_mnt_ns);
+	}
 	switch (ev->hdr.type) {
 	case TG_EV_RENAME:
 	case TG_EV_LINK:
@@ -354,7 +367,7 @@ static void ecs_file(cJSON *root, const struct tg_event *ev)
 		cJSON_AddStringToObject(file, "mode", mode);
 	}
 	if (ev->hdr.type == TG_EV_UNLINK && ((f->flags & AT_REMOVEDIR) ||
-					     !strcmp(syscalls_name(ev->hdr.syscall_nr) ?: "", "rmdir")))
+					     (syscalls_of(ev) && !strcmp(syscalls_of(ev)->name, "rmdir"))))
 		cJSON_AddStringToObject(file, "type", "dir");
 	if (ev->hdr.type == TG_EV_MKDIR)
 		cJSON_AddStringToObject(file, "type", "dir");
@@ -478,7 +491,7 @@ cJSON *ecs_event(struct tg_ecs *e, const struct tg_event *ev)
 			ecs_fork_exit(e, root, ev);
 	} else if (cls == TG_CLASS_FILE) {
 		ecs_event_meta(e, root, ev, "file", ecs_file_type(ev));
-		ecs_file(root, ev);
+		ecs_file(e, root, ev);
 	} else if (cls == TG_CLASS_NETWORK) {
 		ecs_event_meta(e, root, ev, "network",
 			       ev->hdr.type == TG_EV_BIND || ev->hdr.type == TG_EV_LISTEN ? "info" : "connection");

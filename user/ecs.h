@@ -18,6 +18,7 @@ struct tg_ecs {
 	int64_t boot_to_real_ns;  /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
 	uint64_t seq;             /* event.sequence */
 	unsigned max_ancestors;
+	uint32_t host_mnt_ns;     /* the agent's mount namespace inode */
 };
 
 void ecs_init(struct tg_ecs *e, struct tg_proctable *pt);

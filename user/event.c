@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdio.h>
 #include <string.h>
 #include "event.h"
 #include "path.h"
@@ -71,7 +72,7 @@ unsigned event_class(unsigned type)
 /* Calls that act on the last component itself, not on a symlink's target. */
 static bool event_follows_last(const struct tg_event *ev, int idx)
 {
-	const struct tg_syscall *sc = syscalls_lookup(ev->hdr.syscall_nr);
+	const struct tg_syscall *sc = syscalls_of(ev);
 
 	switch (ev->hdr.type) {
 	case TG_EV_CHMOD:
@@ -100,6 +101,7 @@ int event_path(const struct tg_event *ev, int idx, char *out, size_t len)
 	const char *raw = event_str(ev, idx);
 	const char *base;
 	char joined[TG_PATH_MAX * 2];
+	int n;
 
 	if (event_class(ev->hdr.type) != TG_CLASS_FILE && ev->hdr.type != TG_EV_MODULE)
 		return -1;
@@ -116,9 +118,14 @@ int event_path(const struct tg_event *ev, int idx, char *out, size_t len)
 	base = event_str(ev, idx + 1);
 	if (raw[0] != '/' && !base)
 		return -1;
-	/* base of an absolute path is the process root ("/" outside chroots) */
-	if (path_join(raw[0] == '/' ? (base ? base : "/") : base,
-		      raw[0] == '/' ? raw + 1 : raw, joined, sizeof(joined)))
+	/* No lexical clean-up before resolving: "ldir/../g" must apply ".."
+	 * after following ldir, as the kernel did. The base of an absolute
+	 * path is the process root ("/" outside chroots). */
+	if (raw[0] == '/')
+		n = snprintf(joined, sizeof(joined), "%s%s", base && strcmp(base, "/") ? base : "", raw);
+	else
+		n = snprintf(joined, sizeof(joined), "%s/%s", strcmp(base, "/") ? base : "", raw);
+	if (n < 0 || (size_t)n >= sizeof(joined))
 		return -1;
 	return path_resolve(joined, event_follows_last(ev, idx), out, len);
 }

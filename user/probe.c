@@ -30,6 +30,7 @@ struct tg_probe {
 	unsigned n_links;
 	unsigned n_off;            /* programs switched off */
 	bool flows_ok;             /* sock_send_length available */
+	bool uring_ok;             /* io_uring renames reach the dir cache */
 	tg_event_fn fn;
 	void *fn_ctx;
 	unsigned flow_gen;
@@ -37,6 +38,8 @@ struct tg_probe {
 };
 
 static bool g_verbose;
+
+static int probe_write_settings(struct tg_probe *p);
 
 static int probe_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -82,6 +85,7 @@ static int probe_switch_off_unsupported(struct tg_probe *p)
 	}
 	btf__free(vmlinux);
 	p->flows_ok = bpf_program__autoload(p->skel->progs.tg_sock_send);
+	p->uring_ok = bpf_program__autoload(p->skel->progs.tg_uring_complete);
 	return 0;
 }
 
@@ -190,7 +194,7 @@ int probe_attach(struct tg_probe *p)
 {
 	struct bpf_program *progs[] = {
 		p->skel->progs.tg_sys_exit, p->skel->progs.tg_exec, p->skel->progs.tg_fork,
-		p->skel->progs.tg_exit, p->skel->progs.tg_sock_send,
+		p->skel->progs.tg_exit, p->skel->progs.tg_sock_send, p->skel->progs.tg_uring_complete,
 	};
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
@@ -208,6 +212,12 @@ int probe_attach(struct tg_probe *p)
 				return err;
 			if (progs[i] == p->skel->progs.tg_sock_send)
 				p->flows_ok = false;
+			if (progs[i] == p->skel->progs.tg_uring_complete) {
+				/* an unseen io_uring rename could stale the cache */
+				p->uring_ok = false;
+				p->settings.flags &= ~TG_S_DIRCACHE;
+				probe_write_settings(p);
+			}
 			p->n_off++;
 			continue;
 		}
@@ -286,24 +296,37 @@ static bool probe_changes_paths(int nr)
 	       nr == __NR_pivot_root || nr == TG_NR_MOVE_MOUNT;
 }
 
-static int probe_apply_syscalls(struct tg_probe *p, unsigned classes)
+static int probe_fill_syscalls(int fd, const struct tg_syscall *t, size_t n, unsigned classes,
+			       bool (*changes_paths)(int))
 {
-	int fd = bpf_map__fd(p->skel->maps.tg_syscalls);
 	uint32_t vals[TG_SYSCALL_MAX] = {0};
-	const struct tg_syscall *t;
-	size_t n;
 
-	t = syscalls_table(&n);
 	for (size_t i = 0; i < n; i++)
 		if ((t[i].cls & classes) && t[i].nr >= 0 && t[i].nr < TG_SYSCALL_MAX)
 			vals[t[i].nr] = t[i].handler | t[i].variant << 8;
 	for (uint32_t nr = 0; nr < TG_SYSCALL_MAX; nr++) {
-		if (probe_changes_paths(nr))
+		if (changes_paths(nr))
 			vals[nr] |= TG_SC_DIRGEN;
 		if (bpf_map_update_elem(fd, &nr, &vals[nr], BPF_ANY))
 			return -errno;
 	}
 	return 0;
+}
+
+static int probe_apply_syscalls(struct tg_probe *p, unsigned classes)
+{
+	const struct tg_syscall *t;
+	size_t n;
+	int err;
+
+	t = syscalls_table(&n);
+	err = probe_fill_syscalls(bpf_map__fd(p->skel->maps.tg_syscalls), t, n, classes,
+				  probe_changes_paths);
+	if (err)
+		return err;
+	t = syscalls_compat_table(&n);
+	return probe_fill_syscalls(bpf_map__fd(p->skel->maps.tg_syscalls32), t, n, classes,
+				   syscalls_compat_changes_paths);
 }
 
 static void probe_prefix_key(struct tg_prefix_key *k, const char *prefix)
@@ -432,6 +455,8 @@ int probe_apply(struct tg_probe *p, const struct tg_config *cfg)
 		p->settings.flags |= TG_S_FLOWS;
 	if (cfg->unix_connect)
 		p->settings.flags |= TG_S_UNIX_CONNECT;
+	if (p->uring_ok)
+		p->settings.flags |= TG_S_DIRCACHE;
 	/* Filters first, syscall table last: a syscall is only routed to a
 	 * handler once the filters it depends on are in place. */
 	err = probe_apply_prefixes(p, cfg);

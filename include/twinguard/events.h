@@ -94,6 +94,7 @@ enum tg_flags {
 	TG_F_THREAD = 1u << 5,         /* fork/exit of a thread, not a process */
 	TG_F_BASE_RESOLVED = 1u << 6,  /* str[1]/str[3] hold dirfd/cwd paths */
 	TG_F_FD_PATH = 1u << 7,        /* fd-based call (fchmod, ftruncate...) */
+	TG_F_COMPAT = 1u << 8,         /* 32-bit syscall: syscall_nr is an ia32 number */
 };
 
 /*
@@ -194,6 +195,7 @@ struct tg_file {
 	__u32 uid;            /* chown target uid */
 	__u32 gid;            /* chown target gid */
 	__s64 length;         /* truncate length */
+	__u32 mnt_ns;         /* mount namespace inode the path is relative to */
 };
 
 /* Network events. str: 0 unix socket path */
@@ -246,6 +248,7 @@ enum tg_setting_flags {
 	TG_S_THREADS = 1u << 2,            /* report thread fork/exit */
 	TG_S_FLOWS = 1u << 3,              /* count bytes per flow */
 	TG_S_UNIX_CONNECT = 1u << 4,       /* report AF_UNIX connects */
+	TG_S_DIRCACHE = 1u << 5,           /* directory verdict cache usable */
 };
 
 struct tg_settings {
