@@ -429,7 +429,7 @@ void config_defaults(struct tg_config *cfg)
 	cfg->threads = true;
 	cfg->flows = true;
 	cfg->unix_connect = false;
-	cfg->ringbuf_kb = 16384;
+	cfg->ringbuf_kb = 8192;
 	cfg->proc_table_max = 65536;
 	cfg->flow_map_max = 16384;
 	cfg->flow_flush_ms = 1000;

@@ -36,7 +36,7 @@ static void expect_error(const char *text, const char *where, const char *needle
 	cr_expect(strstr(err, needle) != NULL, "'%s' lacks '%s'", err, needle);
 	cr_expect(strstr(err, "; expected ") != NULL, "'%s' lacks '; expected '", err);
 	cr_expect(strchr(err, '\n') == NULL, "message is not one line: '%s'", err);
-	cr_expect_eq(cfg.ringbuf_kb, 16384);
+	cr_expect_eq(cfg.ringbuf_kb, 8192);
 	cr_expect_eq(cfg.n_prefixes, 0);
 	cr_expect_eq(cfg.n_ports, 0);
 	cr_expect_null(cfg.source);
@@ -53,7 +53,7 @@ Test(config, defaults)
 	cr_expect(cfg.threads);
 	cr_expect(cfg.flows);
 	cr_expect(!cfg.unix_connect);
-	cr_expect_eq(cfg.ringbuf_kb, 16384);
+	cr_expect_eq(cfg.ringbuf_kb, 8192);
 	cr_expect_eq(cfg.proc_table_max, 65536);
 	cr_expect_eq(cfg.flow_map_max, 16384);
 	cr_expect_eq(cfg.flow_flush_ms, 1000);
@@ -461,7 +461,7 @@ Test(config, shipped_config_parses)
 	cr_expect_eq(cfg.classes, TG_CLASS_ALL);
 	cr_expect(cfg.threads);
 	cr_expect(cfg.flows);
-	cr_expect_eq(cfg.ringbuf_kb, 16384);
+	cr_expect_eq(cfg.ringbuf_kb, 8192);
 	cr_expect_eq(cfg.n_ports, 0, "shipped config watches every port");
 	cr_expect_str_eq(cfg.output, "-");
 	cr_expect_eq(cfg.n_prefixes, 17);
