@@ -47,7 +47,8 @@ static __always_inline __u32 tg_task_loginuid(struct task_struct *task)
 #define TG_TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
 
 /* A 32-bit (int $0x80 / ia32) syscall: its number and registers follow the
- * i386 ABI, so it is looked up in tg_syscalls32 and read from bx, cx, ... */
+ * i386 ABI: its entry is the upper half of tg_syscalls, its arguments are in
+ * bx, cx, ... */
 static __always_inline bool tg_is_compat(void)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
@@ -62,11 +63,9 @@ static __always_inline long tg_syscall_nr(struct pt_regs *regs)
 	return regs->orig_ax;
 }
 
-/* noinline: inlined, clang merges these loads with loads from other
- * pointers into one instruction, which the verifier rejects. */
-static __noinline unsigned long tg_arg(struct pt_regs *regs, int i)
+static __always_inline unsigned long tg_arch_arg(struct pt_regs *regs, int i, bool compat)
 {
-	if (tg_is_compat()) {
+	if (compat) {
 		switch (i) {
 		case 0: return (__u32)regs->bx;
 		case 1: return (__u32)regs->cx;
@@ -98,9 +97,7 @@ static __always_inline long tg_syscall_nr(struct pt_regs *regs)
 }
 
 /* x0 holds the return value at exit; the first argument is in orig_x0. */
-/* noinline: inlined, clang merges these loads with loads from other
- * pointers into one instruction, which the verifier rejects. */
-static __noinline unsigned long tg_arg(struct pt_regs *regs, int i)
+static __always_inline unsigned long tg_arch_arg(struct pt_regs *regs, int i, bool compat)
 {
 	switch (i) {
 	case 0: return regs->orig_x0;

@@ -86,6 +86,22 @@ static __always_inline void tg_open_read_args(struct pt_regs *regs, struct tg_op
 		a->mode = 0;
 }
 
+/* Just the flags: all the filter needs, so opens nobody watches skip
+ * reading the other arguments. */
+static __always_inline __u64 tg_open_flags(struct pt_regs *regs)
+{
+	__u32 v = tg_variant(regs);
+	struct open_how how = {};
+
+	if (v == TG_V_CREAT)
+		return TG_O_CREAT | TG_O_WRONLY | TG_O_TRUNC;
+	if (v == TG_V_AT2) {
+		bpf_probe_read_user(&how, sizeof(how), (void *)tg_arg(regs, 2));
+		return how.flags;
+	}
+	return tg_arg(regs, v == TG_V_AT ? 2 : 1);
+}
+
 /* Failed opens: only denials matter (ENOENT storms from library search
  * paths would drown the stream); absolute ones are prefix-checked. */
 static __always_inline int tg_open_failed(struct tg_scratch *s, struct pt_regs *regs, long ret,
@@ -149,21 +165,23 @@ int BPF_PROG(tg_h_open, struct pt_regs *regs, long ret)
 
 	if (!s)
 		return 0;
-	tg_open_read_args(regs, &a);
-	if (ret < 0)
+	if (ret < 0) {
+		tg_open_read_args(regs, &a);
 		return tg_open_failed(s, regs, ret, &a);
+	}
 	f = tg_fd_file(tg_current(), ret);
 	if (!f)
 		return 0;
 	p = BPF_CORE_READ(f, f_path);
 	if (tg_prefix_filter_on()) {
-		if (!tg_open_filter(s, &p, tg_open_access(a.flags), &start, &len, &trunc)) {
+		if (!tg_open_filter(s, &p, tg_open_access(tg_open_flags(regs)), &start, &len, &trunc)) {
 			TG_COUNT(filtered);
 			return 0;
 		}
 	} else {
 		len = tg_path_walk(&p, s->path, &start, &trunc);
 	}
+	tg_open_read_args(regs, &a);
 	tg_sc_init(s, TG_EV_OPEN, regs, ret);
 	s->ev.hdr.flags |= TG_F_PATH_RESOLVED;
 	if (trunc) {

@@ -13,6 +13,8 @@
 
 /* Fixed at start: the agent's own tgid, so it never reports itself. */
 const volatile __u32 tg_self_tgid = 0;
+/* Pending bytes that justify waking the agent before its poll timeout. */
+const volatile __u64 tg_wakeup_bytes = 64 * 1024;
 
 /* Ring buffer; userspace sets max_entries from config before load. */
 struct {
@@ -27,21 +29,30 @@ struct {
 	__type(value, struct tg_settings);
 } tg_settings SEC(".maps");
 
-/* syscall nr -> (handler << 0 | variant << 8); 0 = not interesting. */
+/* syscall nr -> native entry in bits 0..31 and 32-bit (ia32) entry in bits
+ * 32..63; an entry is handler | variant << 8 | TG_SC_DIRGEN. One lookup
+ * answers "not interesting" for both ABIs, so the common case costs no
+ * compat check at all. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, TG_SYSCALL_MAX);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);
 } tg_syscalls SEC(".maps");
 
-/* The same for 32-bit (compat) syscall numbers. */
+/* The call being handled, set by the dispatcher for its tail-called
+ * handler (same CPU, same program run). */
+struct tg_call {
+	__u32 compat;
+	__u32 variant;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TG_SYSCALL_MAX);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} tg_syscalls32 SEC(".maps");
+	__type(value, struct tg_call);
+} tg_call_map SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);

@@ -241,7 +241,7 @@ int BPF_PROG(tg_h_sendmsg, struct pt_regs *regs, long ret)
 	void *name = NULL;
 
 	/* a 32-bit caller's msghdr holds a 4-byte pointer */
-	bpf_probe_read_user(&name, tg_is_compat() ? 4 : sizeof(name), (void *)tg_arg(regs, 1));
+	bpf_probe_read_user(&name, tg_call_compat() ? 4 : sizeof(name), (void *)tg_arg(regs, 1));
 	tg_udp_send(regs, ret, name, tg_variant(regs) == TG_V_AT);
 	return 0;
 }

@@ -15,21 +15,32 @@
 #define TG_S_IFMT 00170000
 #define TG_S_IFSOCK 0140000
 
-/* tg_syscalls or tg_syscalls32 entry of the current syscall */
-static __always_inline __u32 *tg_sc_entry(long nr)
+static __always_inline struct tg_call *tg_call_get(void)
 {
-	__u32 key = (__u32)nr;
+	__u32 zero = 0;
 
-	if (nr < 0 || nr >= TG_SYSCALL_MAX)
-		return NULL;
-	return bpf_map_lookup_elem(tg_is_compat() ? (void *)&tg_syscalls32 : (void *)&tg_syscalls, &key);
+	return bpf_map_lookup_elem(&tg_call_map, &zero);
 }
 
 static __always_inline __u32 tg_variant(struct pt_regs *regs)
 {
-	__u32 *h = tg_sc_entry(tg_syscall_nr(regs));
+	struct tg_call *c = tg_call_get();
 
-	return h ? (*h >> 8) & 0xff : 0;
+	return c ? c->variant : 0;
+}
+
+static __always_inline bool tg_call_compat(void)
+{
+	struct tg_call *c = tg_call_get();
+
+	return c && c->compat;
+}
+
+/* noinline: inlined, clang merges these register loads with loads from
+ * other pointers into one instruction, which the verifier rejects. */
+static __noinline unsigned long tg_arg(struct pt_regs *regs, int i)
+{
+	return tg_arch_arg(regs, i, tg_call_compat());
 }
 
 static __always_inline struct task_struct *tg_current(void)
@@ -42,7 +53,7 @@ static __always_inline void tg_sc_init(struct tg_scratch *s, __u16 type, struct 
 	tg_event_init(s, type);
 	s->ev.hdr.syscall_nr = (__s32)tg_syscall_nr(regs);
 	s->ev.hdr.ret = ret;
-	if (tg_is_compat())
+	if (tg_call_compat())
 		s->ev.hdr.flags |= TG_F_COMPAT;
 	if (type >= TG_EV_OPEN && type < TG_EV_CONNECT)
 		s->ev.u.file.mnt_ns = tg_current()->nsproxy->mnt_ns->ns.inum;

@@ -18,19 +18,33 @@ char LICENSE[] SEC("license") = "GPL";
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tg_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 *h;
+	long nr = tg_syscall_nr(regs);
+	struct tg_call *call;
+	__u32 key = nr, entry;
+	__u64 *both;
+	bool compat;
 
-	if (tg_is_self())
+	if (nr < 0 || nr >= TG_SYSCALL_MAX)
 		return 0;
-	h = tg_sc_entry(tg_syscall_nr(regs));
-	if (!h)
+	both = bpf_map_lookup_elem(&tg_syscalls, &key);
+	/* the common case: a syscall nobody watches in either ABI */
+	if (!both || !*both)
+		return 0;
+	compat = tg_is_compat();
+	entry = compat ? *both >> 32 : (__u32)*both;
+	if (!entry || tg_is_self())
 		return 0;
 	/* renames and mounts change paths: invalidate the directory cache */
-	if ((*h & TG_SC_DIRGEN) && ret == 0)
+	if ((entry & TG_SC_DIRGEN) && ret == 0)
 		__sync_fetch_and_add(&tg_dir_gen, 1);
-	if (!(*h & 0xff))
+	if (!(entry & 0xff))
 		return 0;
-	bpf_tail_call(ctx, &tg_handlers, *h & 0xff);
+	call = tg_call_get();
+	if (!call)
+		return 0;
+	call->compat = compat;
+	call->variant = (entry >> 8) & 0xff;
+	bpf_tail_call(ctx, &tg_handlers, entry & 0xff);
 	TG_COUNT(tail_fail);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "proctable.h"
 
 #define REAP_GRACE_NS (10ull * 1000000000ull)
+#define TG_POLL_MS 50
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_reload;
@@ -322,7 +323,9 @@ static void agent_loop(struct tg_agent *a)
 	next_stats = now + a->cfg.stats_interval_s * 1000000000ull;
 	next_reap = now + REAP_GRACE_NS;
 	while (!g_stop) {
-		int n = probe_poll(a->probe, 100);
+		/* the kernel wakes us only for batches (bpf/emit.bpf.h): this
+		 * timeout bounds the latency of a lone event */
+		int n = probe_poll(a->probe, TG_POLL_MS);
 
 		if (n < 0) {
 			fprintf(stderr, "twinguard: failed to poll ring buffer: %s\n", strerror(-n));

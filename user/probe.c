@@ -106,8 +106,12 @@ int probe_open(struct tg_probe **out, const struct tg_probe_opts *o)
 		return err;
 	}
 	p->skel->rodata->tg_self_tgid = o->self_tgid ? o->self_tgid : (uint32_t)getpid();
-	if (o->ringbuf_bytes)
+	if (o->ringbuf_bytes) {
 		bpf_map__set_max_entries(p->skel->maps.tg_events, o->ringbuf_bytes);
+		/* wake for a batch, but long before a small ring fills up */
+		if (o->ringbuf_bytes / 8 < p->skel->rodata->tg_wakeup_bytes)
+			p->skel->rodata->tg_wakeup_bytes = o->ringbuf_bytes / 8;
+	}
 	if (o->flow_map_max) {
 		bpf_map__set_max_entries(p->skel->maps.tg_flows0, o->flow_map_max);
 		bpf_map__set_max_entries(p->skel->maps.tg_flows1, o->flow_map_max);
@@ -238,11 +242,19 @@ int probe_set_callback(struct tg_probe *p, tg_event_fn fn, void *ctx)
 	return 0;
 }
 
+/* The kernel signals only batches, so after the wait we also consume what
+ * arrived without a wakeup. */
 int probe_poll(struct tg_probe *p, int timeout_ms)
 {
 	int n = ring_buffer__poll(p->rb, timeout_ms);
+	int m;
 
-	return n == -EINTR ? 0 : n;
+	if (n < 0 && n != -EINTR)
+		return n;
+	m = ring_buffer__consume(p->rb);
+	if (m < 0)
+		return m;
+	return (n > 0 ? n : 0) + m;
 }
 
 int probe_stats(struct tg_probe *p, struct tg_stats *out)
@@ -296,37 +308,33 @@ static bool probe_changes_paths(int nr)
 	       nr == __NR_pivot_root || nr == TG_NR_MOVE_MOUNT;
 }
 
-static int probe_fill_syscalls(int fd, const struct tg_syscall *t, size_t n, unsigned classes,
-			       bool (*changes_paths)(int))
+static void probe_fill_syscalls(uint64_t *vals, int shift, const struct tg_syscall *t, size_t n,
+				unsigned classes, bool (*changes_paths)(int))
 {
-	uint32_t vals[TG_SYSCALL_MAX] = {0};
-
 	for (size_t i = 0; i < n; i++)
 		if ((t[i].cls & classes) && t[i].nr >= 0 && t[i].nr < TG_SYSCALL_MAX)
-			vals[t[i].nr] = t[i].handler | t[i].variant << 8;
-	for (uint32_t nr = 0; nr < TG_SYSCALL_MAX; nr++) {
+			vals[t[i].nr] |= (uint64_t)(t[i].handler | t[i].variant << 8) << shift;
+	for (int nr = 0; nr < TG_SYSCALL_MAX; nr++)
 		if (changes_paths(nr))
-			vals[nr] |= TG_SC_DIRGEN;
-		if (bpf_map_update_elem(fd, &nr, &vals[nr], BPF_ANY))
-			return -errno;
-	}
-	return 0;
+			vals[nr] |= (uint64_t)TG_SC_DIRGEN << shift;
 }
 
+/* Native entries in the low half, 32-bit (ia32) entries in the high half. */
 static int probe_apply_syscalls(struct tg_probe *p, unsigned classes)
 {
+	int fd = bpf_map__fd(p->skel->maps.tg_syscalls);
+	uint64_t vals[TG_SYSCALL_MAX] = {0};
 	const struct tg_syscall *t;
 	size_t n;
-	int err;
 
 	t = syscalls_table(&n);
-	err = probe_fill_syscalls(bpf_map__fd(p->skel->maps.tg_syscalls), t, n, classes,
-				  probe_changes_paths);
-	if (err)
-		return err;
+	probe_fill_syscalls(vals, 0, t, n, classes, probe_changes_paths);
 	t = syscalls_compat_table(&n);
-	return probe_fill_syscalls(bpf_map__fd(p->skel->maps.tg_syscalls32), t, n, classes,
-				   syscalls_compat_changes_paths);
+	probe_fill_syscalls(vals, 32, t, n, classes, syscalls_compat_changes_paths);
+	for (uint32_t nr = 0; nr < TG_SYSCALL_MAX; nr++)
+		if (bpf_map_update_elem(fd, &nr, &vals[nr], BPF_ANY))
+			return -errno;
+	return 0;
 }
 
 static void probe_prefix_key(struct tg_prefix_key *k, const char *prefix)
