@@ -378,7 +378,7 @@ int agent_run(const struct tg_agent_opts *o)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	rc = preflight_check(msg, sizeof(msg), note, sizeof(note));
+	rc = preflight_check(&preflight_default_paths, msg, sizeof(msg), note, sizeof(note));
 	if (rc) {
 		fprintf(stderr, "twinguard: %s\n", msg);
 		return rc;

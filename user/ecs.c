@@ -167,6 +167,8 @@ static void ecs_process(struct tg_ecs *e, cJSON *root, const struct tg_event *ev
 		if (p->container_id[0])
 			cJSON_AddStringToObject(ecs_obj(root, "container"), "id", p->container_id);
 		ecs_ancestry(e, proc, p);
+		if (p->flags & TG_P_FROM_SCAN)
+			cJSON_AddBoolToObject(ecs_obj(root, "twinguard"), "from_scan", true);
 		if (!cJSON_GetObjectItem(proc, "parent") && p->ppid)
 			cJSON_AddNumberToObject(ecs_obj(proc, "parent"), "pid", p->ppid);
 	} else {

@@ -32,14 +32,20 @@ static int preflight_bpf_available(void)
 	return 0;
 }
 
-static int preflight_tracefs_mounted(void)
+const struct tg_preflight_paths preflight_default_paths = {
+	.btf = "/sys/kernel/btf/vmlinux",
+	.tracefs = "/sys/kernel/tracing",
+};
+
+static int preflight_tracefs_mounted(const char *path)
 {
 	struct statfs st;
 
-	return statfs("/sys/kernel/tracing", &st) == 0 && st.f_type == TRACEFS_MAGIC;
+	return statfs(path, &st) == 0 && st.f_type == TRACEFS_MAGIC;
 }
 
-int preflight_check(char *msg, size_t len, char *note, size_t nlen)
+int preflight_check(const struct tg_preflight_paths *paths, char *msg, size_t len, char *note,
+		    size_t nlen)
 {
 	int err;
 
@@ -49,9 +55,9 @@ int preflight_check(char *msg, size_t len, char *note, size_t nlen)
 			 geteuid());
 		return TG_EXIT_NOT_ROOT;
 	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		snprintf(msg, len, "kernel has no BTF (/sys/kernel/btf/vmlinux: %s); fix: boot a kernel "
-			 "built with CONFIG_DEBUG_INFO_BTF=y (Debian 11+ kernels have it)", strerror(errno));
+	if (access(paths->btf, R_OK)) {
+		snprintf(msg, len, "kernel has no BTF (%s: %s); fix: boot a kernel built with "
+			 "CONFIG_DEBUG_INFO_BTF=y (Debian 11+ kernels have it)", paths->btf, strerror(errno));
 		return TG_EXIT_NO_BTF;
 	}
 	err = preflight_bpf_available();
@@ -60,8 +66,8 @@ int preflight_check(char *msg, size_t len, char *note, size_t nlen)
 			 "and check kernel lockdown and seccomp/container policy", strerror(-err));
 		return TG_EXIT_NO_BPF;
 	}
-	if (!preflight_tracefs_mounted())
-		snprintf(note, nlen, "tracefs is not mounted at /sys/kernel/tracing; not needed: "
-			 "twinguard attaches through BTF tracepoints");
+	if (!preflight_tracefs_mounted(paths->tracefs))
+		snprintf(note, nlen, "tracefs is not mounted at %s; not needed: twinguard attaches "
+			 "through BTF tracepoints", paths->tracefs);
 	return TG_EXIT_OK;
 }

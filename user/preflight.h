@@ -16,8 +16,17 @@ enum tg_exit_code {
 	TG_EXIT_USAGE = 64,
 };
 
+/* Where preflight looks; tests point these elsewhere. */
+struct tg_preflight_paths {
+	const char *btf;      /* /sys/kernel/btf/vmlinux */
+	const char *tracefs;  /* /sys/kernel/tracing */
+};
+
+extern const struct tg_preflight_paths preflight_default_paths;
+
 /* Returns TG_EXIT_OK, or an exit code with "problem; fix" in msg. Notes
  * that are not fatal (tracefs missing) go to note. */
-int preflight_check(char *msg, size_t len, char *note, size_t nlen);
+int preflight_check(const struct tg_preflight_paths *paths, char *msg, size_t len, char *note,
+		    size_t nlen);
 
 #endif
