@@ -395,8 +395,9 @@ int agent_run(const struct tg_agent_opts *o)
 	a.events = o->events;
 	rc = agent_setup(&a, o);
 	if (rc == TG_EXIT_OK) {
-		fprintf(stderr, "twinguard: attached %u programs in %.1f ms\n", probe_attached(a.probe),
-			(agent_now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
+		fprintf(stderr, "twinguard: attached %u programs in %.1f ms (%u switched off)\n",
+			probe_attached(a.probe), (agent_now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
+			probe_switched_off(a.probe));
 		agent_loop(&a);
 	}
 	agent_shutdown(&a);

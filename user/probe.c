@@ -29,6 +29,10 @@ struct tg_probe {
 	struct bpf_link *links[8];
 	unsigned n_links;
 	unsigned n_off;            /* programs switched off */
+	struct tg_probe_opts opts;
+	/* programs that failed to load once: left off on the next try */
+	char off_names[TG_PROBE_MAX_OFF][64];
+	unsigned n_forced_off;
 	bool flows_ok;             /* sock_send_length available */
 	bool uring_ok;             /* io_uring renames reach the dir cache */
 	tg_event_fn fn;
@@ -38,15 +42,23 @@ struct tg_probe {
 };
 
 static bool g_verbose;
+/* Name of the program libbpf last reported as failing to load. */
+static char g_failed_prog[64];
 
 static int probe_write_settings(struct tg_probe *p);
 
 static int probe_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
+	char line[1024];
+
 	/* Warnings carry the verifier log on a failed load: always show them. */
 	if (level == LIBBPF_DEBUG && !g_verbose)
 		return 0;
-	return vfprintf(stderr, fmt, args);
+	vsnprintf(line, sizeof(line), fmt, args);
+	/* remember which program failed so probe_load() can switch it off */
+	if (strstr(line, "': failed to load"))
+		sscanf(line, "libbpf: prog '%63[^']'", g_failed_prog);
+	return fputs(line, stderr);
 }
 
 /* A tp_btf program can only load where the kernel has that tracepoint. */
@@ -84,25 +96,34 @@ static int probe_switch_off_unsupported(struct tg_probe *p)
 		p->n_off++;
 	}
 	btf__free(vmlinux);
-	p->flows_ok = bpf_program__autoload(p->skel->progs.tg_sock_send);
-	p->uring_ok = bpf_program__autoload(p->skel->progs.tg_uring_complete);
 	return 0;
 }
 
-int probe_open(struct tg_probe **out, const struct tg_probe_opts *o)
+/* Test-only fault injection (docs/design.md): make one program fail to
+ * load, as a verifier rejection would, by loading it as the wrong type. */
+static void probe_inject_fault(struct tg_probe *p)
 {
-	struct tg_probe *p = calloc(1, sizeof(*p));
+	const char *name = getenv("TWINGUARD_TEST_BREAK_PROG");
+	struct bpf_program *prog;
+
+	if (!name || !*name)
+		return;
+	prog = bpf_object__find_program_by_name(p->skel->obj, name);
+	if (prog)
+		bpf_program__set_type(prog, BPF_PROG_TYPE_SOCKET_FILTER);
+}
+
+/* Open the object and configure it: rodata, map sizes, programs off. */
+static int probe_configure(struct tg_probe *p)
+{
+	const struct tg_probe_opts *o = &p->opts;
 	int err;
 
-	if (!p)
-		return -ENOMEM;
-	g_verbose = o->verbose;
-	libbpf_set_print(probe_libbpf_print);
+	p->n_off = 0;
 	p->skel = twinguard_bpf__open();
 	if (!p->skel) {
 		err = -errno;
 		fprintf(stderr, "twinguard: failed to open BPF object: %s\n", strerror(-err));
-		free(p);
 		return err;
 	}
 	p->skel->rodata->tg_self_tgid = o->self_tgid ? o->self_tgid : (uint32_t)getpid();
@@ -117,6 +138,33 @@ int probe_open(struct tg_probe **out, const struct tg_probe_opts *o)
 		bpf_map__set_max_entries(p->skel->maps.tg_flows1, o->flow_map_max);
 	}
 	err = probe_switch_off_unsupported(p);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < p->n_forced_off; i++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(p->skel->obj, p->off_names[i]);
+
+		if (prog && bpf_program__autoload(prog)) {
+			bpf_program__set_autoload(prog, false);
+			p->n_off++;
+		}
+	}
+	p->flows_ok = bpf_program__autoload(p->skel->progs.tg_sock_send);
+	p->uring_ok = bpf_program__autoload(p->skel->progs.tg_uring_complete);
+	probe_inject_fault(p);
+	return 0;
+}
+
+int probe_open(struct tg_probe **out, const struct tg_probe_opts *o)
+{
+	struct tg_probe *p = calloc(1, sizeof(*p));
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	g_verbose = o->verbose;
+	libbpf_set_print(probe_libbpf_print);
+	p->opts = *o;
+	err = probe_configure(p);
 	if (err) {
 		probe_close(p);
 		return err;
@@ -165,20 +213,49 @@ static int probe_ringbuf_cb(void *ctx, void *data, size_t size)
 	return p->fn ? p->fn(p->fn_ctx, ev, size) : 0;
 }
 
+/* A program the kernel rejects is switched off and the load retried, so a
+ * verifier quirk on some kernel costs one event family, not the agent. Only
+ * the dispatcher is essential. */
+static int probe_load_with_fallback(struct tg_probe *p)
+{
+	int err;
+
+	for (;;) {
+		g_failed_prog[0] = 0;
+		err = twinguard_bpf__load(p->skel);
+		if (!err)
+			return 0;
+		if (!g_failed_prog[0] || !strcmp(g_failed_prog, "tg_sys_exit") ||
+		    p->n_forced_off >= TG_PROBE_MAX_OFF) {
+			fprintf(stderr, "twinguard: failed to load BPF programs: %s\n", strerror(-err));
+			return err;
+		}
+		fprintf(stderr, "twinguard: warning: kernel rejected %s; switched off, retrying\n",
+			g_failed_prog);
+		snprintf(p->off_names[p->n_forced_off++], sizeof(p->off_names[0]), "%s", g_failed_prog);
+		twinguard_bpf__destroy(p->skel);
+		p->skel = NULL;
+		err = probe_configure(p);
+		if (err)
+			return err;
+	}
+}
+
 int probe_load(struct tg_probe *p)
 {
 	int err, map_fd;
 
-	err = twinguard_bpf__load(p->skel);
-	if (err) {
-		fprintf(stderr, "twinguard: failed to load BPF programs: %s\n", strerror(-err));
+	err = probe_load_with_fallback(p);
+	if (err)
 		return err;
-	}
 	map_fd = bpf_map__fd(p->skel->maps.tg_handlers);
 	for (unsigned h = 1; h < TG_H_MAX; h++) {
 		struct bpf_program *prog = probe_handler_prog(p->skel, h);
-		int fd = prog ? bpf_program__fd(prog) : -1;
+		int fd;
 
+		if (!prog || !bpf_program__autoload(prog))
+			continue; /* switched off: its syscalls are not routed */
+		fd = bpf_program__fd(prog);
 		if (fd < 0 || bpf_map_update_elem(map_fd, &h, &fd, BPF_ANY)) {
 			err = -errno;
 			fprintf(stderr, "twinguard: failed to install handler %u: %s\n", h, strerror(errno));
@@ -233,6 +310,11 @@ int probe_attach(struct tg_probe *p)
 unsigned probe_attached(const struct tg_probe *p)
 {
 	return p->n_links;
+}
+
+unsigned probe_switched_off(const struct tg_probe *p)
+{
+	return p->n_off;
 }
 
 int probe_set_callback(struct tg_probe *p, tg_event_fn fn, void *ctx)
@@ -308,11 +390,20 @@ static bool probe_changes_paths(int nr)
 	       nr == __NR_pivot_root || nr == TG_NR_MOVE_MOUNT;
 }
 
-static void probe_fill_syscalls(uint64_t *vals, int shift, const struct tg_syscall *t, size_t n,
-				unsigned classes, bool (*changes_paths)(int))
+static bool probe_handler_on(struct tg_probe *p, unsigned h)
+{
+	struct bpf_program *prog = probe_handler_prog(p->skel, h);
+
+	return prog && bpf_program__autoload(prog);
+}
+
+static void probe_fill_syscalls(struct tg_probe *p, uint64_t *vals, int shift,
+				const struct tg_syscall *t, size_t n, unsigned classes,
+				bool (*changes_paths)(int))
 {
 	for (size_t i = 0; i < n; i++)
-		if ((t[i].cls & classes) && t[i].nr >= 0 && t[i].nr < TG_SYSCALL_MAX)
+		if ((t[i].cls & classes) && t[i].nr >= 0 && t[i].nr < TG_SYSCALL_MAX &&
+		    probe_handler_on(p, t[i].handler))
 			vals[t[i].nr] |= (uint64_t)(t[i].handler | t[i].variant << 8) << shift;
 	for (int nr = 0; nr < TG_SYSCALL_MAX; nr++)
 		if (changes_paths(nr))
@@ -328,9 +419,9 @@ static int probe_apply_syscalls(struct tg_probe *p, unsigned classes)
 	size_t n;
 
 	t = syscalls_table(&n);
-	probe_fill_syscalls(vals, 0, t, n, classes, probe_changes_paths);
+	probe_fill_syscalls(p, vals, 0, t, n, classes, probe_changes_paths);
 	t = syscalls_compat_table(&n);
-	probe_fill_syscalls(vals, 32, t, n, classes, syscalls_compat_changes_paths);
+	probe_fill_syscalls(p, vals, 32, t, n, classes, syscalls_compat_changes_paths);
 	for (uint32_t nr = 0; nr < TG_SYSCALL_MAX; nr++)
 		if (bpf_map_update_elem(fd, &nr, &vals[nr], BPF_ANY))
 			return -errno;

@@ -15,6 +15,8 @@
 struct tg_config;
 struct tg_probe;
 
+#define TG_PROBE_MAX_OFF 16 /* programs switched off after failing to load */
+
 struct tg_probe_opts {
 	size_t ringbuf_bytes;   /* power of two, >= page size */
 	uint32_t self_tgid;     /* ignored process; 0 = getpid() */
@@ -41,8 +43,9 @@ int probe_stats(struct tg_probe *p, struct tg_stats *out);
 /* Switch the kernel to the other flow map and drain the one that has been
  * idle for a full period. final = drain both (at shutdown). */
 int probe_flows_flush(struct tg_probe *p, tg_flow_fn fn, void *ctx, bool final);
-/* Number of programs attached / switched off for lack of kernel support. */
+/* Number of programs attached; switched off (kernel lacks or rejects them). */
 unsigned probe_attached(const struct tg_probe *p);
+unsigned probe_switched_off(const struct tg_probe *p);
 /* Destroy the links: nothing stays attached. Idempotent. */
 void probe_detach(struct tg_probe *p);
 void probe_close(struct tg_probe *p);
