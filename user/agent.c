@@ -20,6 +20,7 @@
 #include "path.h"
 #include "preflight.h"
 #include "probe.h"
+#include "procscan.h"
 #include "proctable.h"
 
 #define REAP_GRACE_NS (10ull * 1000000000ull)
@@ -100,7 +101,7 @@ static void agent_track_exec(struct tg_agent *a, const struct tg_event *ev)
 	p->args_len = s ? event_str_len(ev, 1) + 1 : 0;
 	s = event_str(ev, 2);
 	proctable_set_str(&p->cwd, s, s ? strlen(s) : 0);
-	proctable_container_id(event_str(ev, 3) ? event_str(ev, 3) : "", p->container_id);
+	procscan_container_id(event_str(ev, 3) ? event_str(ev, 3) : "", p->container_id);
 	p->ppid = h->ppid;
 	p->uid = h->uid;
 	p->gid = h->gid;

@@ -74,8 +74,5 @@ void proctable_set_str(char **dst, const char *src, size_t len);
 void proctable_make_entity_id(const struct tg_proctable *pt, uint32_t pid, uint64_t ticks,
 			      char out[TG_ENTITY_ID_LEN]);
 const char *proctable_user_name(struct tg_proctable *pt, uint32_t uid);
-/* Container id from a cgroup path or leaf name: 64 hex chars after docker-,
- * cri-containerd-, crio-, libpod-, or a bare 64-hex name; "" if none. */
-void proctable_container_id(const char *cgroup, char out[TG_CONTAINER_ID_LEN]);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "ecs.h"
 #include "event.h"
+#include "procscan.h"
 #include "proctable.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -137,7 +138,7 @@ static void track_exec(const struct tg_event *ev)
 	p->args_len = s ? event_str_len(ev, 1) + 1 : 0;
 	s = event_str(ev, 2);
 	proctable_set_str(&p->cwd, s, s ? strlen(s) : 0);
-	proctable_container_id(event_str(ev, 3) ? event_str(ev, 3) : "", p->container_id);
+	procscan_container_id(event_str(ev, 3) ? event_str(ev, 3) : "", p->container_id);
 	p->ppid = h->ppid;
 	p->uid = h->uid;
 	p->gid = h->gid;

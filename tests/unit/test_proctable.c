@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "procscan.h"
 #include "proctable.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -448,15 +449,15 @@ Test(proctable, container_id_parsing)
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		snprintf(in, sizeof(in), cases[i].in, ID64);
 		memset(id, 'x', sizeof(id));
-		proctable_container_id(in, id);
+		procscan_container_id(in, id);
 		cr_assert_str_eq(id, cases[i].match ? ID64 : "", "case %zu: %s", i, in);
 	}
 	/* 63 hex and upper case hex. */
-	proctable_container_id("/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", id);
+	procscan_container_id("/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", id);
 	cr_assert_str_eq(id, "");
-	proctable_container_id("/docker/0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", id);
+	procscan_container_id("/docker/0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", id);
 	cr_assert_str_eq(id, "");
-	proctable_container_id(NULL, id);
+	procscan_container_id(NULL, id);
 	cr_assert_str_eq(id, "");
 }
 
