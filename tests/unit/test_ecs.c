@@ -24,6 +24,7 @@
 #include "event.h"
 #include "procscan.h"
 #include "proctable.h"
+#include "track.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BOOT "deadbeef"
@@ -122,35 +123,10 @@ static struct tg_proc *add_proc(uint32_t pid, uint32_t ppid, uint64_t ticks, con
 	return p;
 }
 
-/* agent_track_exec(), which is static in user/agent.c. */
-static void track_exec(const struct tg_event *ev)
+static void track_exec_ev(const struct tg_event *ev)
 {
-	const struct tg_hdr *h = &ev->hdr;
-	struct tg_proc *p = proctable_upsert(g_pt, h->tgid, ecs_ticks(h->start_ns));
-	struct tg_proc *parent;
-	const char *s;
-
-	cr_assert_not_null(p);
-	s = event_str(ev, 0);
-	proctable_set_str(&p->exe, s, s ? strlen(s) : 0);
-	s = event_str(ev, 1);
-	proctable_set_str(&p->args, s, s ? event_str_len(ev, 1) + 1 : 0);
-	p->args_len = s ? event_str_len(ev, 1) + 1 : 0;
-	s = event_str(ev, 2);
-	proctable_set_str(&p->cwd, s, s ? strlen(s) : 0);
-	procscan_container_id(event_str(ev, 3) ? event_str(ev, 3) : "", p->container_id);
-	p->ppid = h->ppid;
-	p->uid = h->uid;
-	p->gid = h->gid;
-	p->euid = ev->u.exec.euid;
-	p->egid = ev->u.exec.egid;
-	p->auid = ev->u.exec.auid;
-	p->user = proctable_user_name(g_pt, h->uid);
-	p->cgroup_id = h->cgroup_id;
-	memcpy(p->comm, h->comm, sizeof(p->comm));
-	parent = proctable_lookup(g_pt, h->ppid);
-	if (parent)
-		memcpy(p->parent_entity_id, parent->entity_id, sizeof(p->parent_entity_id));
+	track_exec(g_pt, ev);
+	cr_assert_not_null(proctable_lookup(g_pt, ev->hdr.tgid));
 }
 
 /* ---- JSON access --------------------------------------------------------- */
@@ -441,7 +417,7 @@ Test(ecs, exec)
 	ev_strn(ev, 1, ARGV, sizeof(ARGV) - 1);
 	ev_str(ev, 2, "/home/alice");
 	ev_str(ev, 3, "docker-" ID64 ".scope");
-	track_exec(ev);
+	track_exec_ev(ev);
 	j = render(ev);
 
 	J_STRS(j, "event.category", "process");
@@ -475,7 +451,7 @@ Test(ecs, exec_flags_and_unset_auid)
 	ev->hdr.flags = TG_F_EXE_DELETED | TG_F_ARGV_TRUNC;
 	ev_str(ev, 0, "/tmp/gone");
 	ev_strn(ev, 1, "a", 1);
-	track_exec(ev);
+	track_exec_ev(ev);
 	j = render(ev);
 	J_ABSENT(j, "user.audit");
 	J_ABSENT(j, "container");
