@@ -199,7 +199,8 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 
 	config_defaults(&a->cfg);
 	if (o->config_path && config_load(o->config_path, &a->cfg, err, sizeof(err))) {
-		fprintf(stderr, "twinguard: failed to load config: %s\n", err);
+		fprintf(stderr, "twinguard: failed to load config: %s; fix: correct the file or pass "
+			"--config PATH (keys: docs/config.md)\n", err);
 		return TG_EXIT_CONFIG;
 	}
 	a->pt = proctable_new(a->cfg.proc_table_max, NULL);
