@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * fields: the one vocabulary of the event stream, rule conditions, outputs
+ * and replay. A field is a dotted ECS path of the event JSON
+ * (docs/events.md) or a derived twin.* field (docs/fields.md).
+ *
+ * A view holds one event's values by field id, so a compiled condition
+ * reads a field in O(1). Every field may hold several values: arrays
+ * (process.args, process.ancestors[].executable) are flattened in order and
+ * operators match if any value matches.
+ */
+#ifndef TG_FIELDS_H
+#define TG_FIELDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+enum tg_ftype {
+	TG_FT_STR = 1,
+	TG_FT_NUM,
+	TG_FT_BOOL,
+};
+
+struct tg_field {
+	const char *name;      /* "process.executable" */
+	enum tg_ftype type;
+	bool multi;            /* may hold several values (array in JSON) */
+	const char *doc;       /* one line */
+	const char *example;   /* as it would appear in a condition */
+};
+
+#define TG_FIELDS_MAX 256
+#define TG_VIEW_VALS_MAX 512  /* values per event, all fields together */
+
+struct tg_val {
+	const char *s;         /* TG_FT_STR: NUL-terminated, owned by the view's JSON or arena */
+	size_t len;
+	double n;              /* TG_FT_NUM; TG_FT_BOOL as 0/1 */
+};
+
+struct tg_view {
+	uint32_t gen;          /* slots with another gen are empty: O(1) reset */
+	struct {
+		uint32_t gen;
+		uint16_t first;
+		uint16_t count;
+	} slot[TG_FIELDS_MAX];
+	struct tg_val vals[TG_VIEW_VALS_MAX];
+	uint16_t nvals;
+	bool truncated;        /* more values than TG_VIEW_VALS_MAX */
+	const cJSON *json;     /* the event the view was filled from */
+	char arena[4096];      /* derived strings (twin.* fields) */
+	size_t arena_used;
+};
+
+struct tg_profile;
+
+size_t fields_count(void);
+const struct tg_field *fields_get(int id);
+/* Field id of a name, -1 when unknown. */
+int fields_lookup(const char *name);
+
+void view_init(struct tg_view *v);
+/* Fill from one event's JSON (not copied: must outlive the view's use) and
+ * derive the twin.* fields from prof (NULL = no profile). */
+int view_fill(struct tg_view *v, const cJSON *event, const struct tg_profile *prof);
+/* Values of a field; returns their count (0 = absent). */
+size_t view_get(const struct tg_view *v, int field, const struct tg_val **vals);
+/* Set a field (used by view_fill and by derived fields). */
+int view_add_str(struct tg_view *v, int field, const char *s, size_t len);
+int view_add_num(struct tg_view *v, int field, double n);
+
+#endif
