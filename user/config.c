@@ -22,7 +22,7 @@
 #define FILE_MAX_BYTES (1u << 20)    /* stops `--config /dev/zero` reading forever */
 #define PORT_BITS 65536
 
-enum key_kind { K_EVENTS, K_BOOL, K_UINT, K_PREFIX, K_PORTS, K_OUTPUT };
+enum key_kind { K_EVENTS, K_BOOL, K_UINT, K_PREFIX, K_PORTS, K_OUTPUT, K_PATH };
 
 struct key_def {
 	const char *name;
@@ -51,6 +51,9 @@ static const struct key_def keys[] = {
 	{ "watch_rw", K_PREFIX, 0, 0, 0, TG_ACC_READ | TG_ACC_WRITE, false },
 	{ "net_ports", K_PORTS, 0, 0, 0, 0, false },
 	{ "output", K_OUTPUT, 0, 0, 0, 0, false },
+	{ "rules_dir", K_PATH, FIELD(rules_dir), 0, 0, 0, false },
+	{ "rules_local_dir", K_PATH, FIELD(rules_local_dir), 0, 0, 0, false },
+	{ "profile", K_PATH, FIELD(profile), 0, 0, 0, false },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -125,6 +128,9 @@ static void describe_expected(const struct key_def *k, char *buf, size_t len)
 		break;
 	case K_OUTPUT:
 		snprintf(buf, len, "- (stdout) or an absolute file path");
+		break;
+	case K_PATH:
+		snprintf(buf, len, "an absolute path");
 		break;
 	}
 }
@@ -328,6 +334,22 @@ static int set_output(struct parser *p, const struct key_def *k, const char *val
 	return 0;
 }
 
+/* Absolute path into the char * at k->off. */
+static int set_path(struct parser *p, const struct key_def *k, const char *val)
+{
+	char **dst = (char **)((char *)p->cfg + k->off);
+	char *copy;
+
+	if (val[0] != '/')
+		return fail_key(p, k, "'%s = %s' is not an absolute path", k->name, val);
+	copy = strdup(val);
+	if (!copy)
+		return fail_oom(p);
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
 static int apply_key(struct parser *p, const struct key_def *k, char *val)
 {
 	switch (k->kind) {
@@ -344,6 +366,8 @@ static int apply_key(struct parser *p, const struct key_def *k, char *val)
 		return for_each_item(p, k, val, add_port);
 	case K_OUTPUT:
 		return set_output(p, k, val);
+	case K_PATH:
+		return set_path(p, k, val);
 	}
 	return fail_key(p, k, "internal error: key kind %d", (int)k->kind);
 }
@@ -452,6 +476,9 @@ void config_free(struct tg_config *cfg)
 	free(cfg->ports);
 	free(cfg->output);
 	free(cfg->source);
+	free(cfg->rules_dir);
+	free(cfg->rules_local_dir);
+	free(cfg->profile);
 	/* Zeroed pointers and counts make a second call a no-op. */
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -483,7 +510,12 @@ static int config_copy(struct tg_config *dst, const struct tg_config *src)
 	dst->n_ports = 0;
 	dst->output = src->output ? strdup(src->output) : NULL;
 	dst->source = src->source ? strdup(src->source) : NULL;
-	if ((src->output && !dst->output) || (src->source && !dst->source))
+	dst->rules_dir = src->rules_dir ? strdup(src->rules_dir) : NULL;
+	dst->rules_local_dir = src->rules_local_dir ? strdup(src->rules_local_dir) : NULL;
+	dst->profile = src->profile ? strdup(src->profile) : NULL;
+	if ((src->output && !dst->output) || (src->source && !dst->source) ||
+	    (src->rules_dir && !dst->rules_dir) || (src->rules_local_dir && !dst->rules_local_dir) ||
+	    (src->profile && !dst->profile))
 		return -1;
 	if (copy_prefixes(dst, src))
 		return -1;

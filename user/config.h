@@ -28,6 +28,9 @@ struct tg_config {
 	uint16_t *ports;      /* empty = every port is interesting */
 	size_t n_ports;
 	char *output;         /* "-" = stdout, else a file appended to */
+	char *rules_dir;      /* shipped packs; NULL = /usr/share/twinguard/rules */
+	char *rules_local_dir;/* operator rules; NULL = /etc/twinguard/rules.d */
+	char *profile;        /* twin profile; NULL = /etc/twinguard/twin-profile.json */
 };
 
 void config_defaults(struct tg_config *cfg);

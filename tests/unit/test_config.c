@@ -479,3 +479,22 @@ Test(config, shipped_config_parses)
 	cr_expect(shadow && twin && etc);
 	config_free(&cfg);
 }
+
+Test(config, rule_and_profile_paths)
+{
+	struct tg_config cfg;
+	char err[512];
+
+	config_defaults(&cfg);
+	cr_expect_null(cfg.rules_dir);
+	cr_assert_eq(config_parse_string("p.conf", "rules_dir = /opt/r\nprofile = /opt/p.json\n"
+					 "rules_local_dir = /opt/l\n", &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(cfg.rules_dir, "/opt/r");
+	cr_expect_str_eq(cfg.rules_local_dir, "/opt/l");
+	cr_expect_str_eq(cfg.profile, "/opt/p.json");
+	cr_expect_neq(config_parse_string("q.conf", "profile = rel.json\n", &cfg, err, sizeof(err)), 0);
+	cr_expect(strstr(err, "q.conf:1:") && strstr(err, "expected an absolute path"), "%s", err);
+	/* a failed parse leaves the earlier values */
+	cr_expect_str_eq(cfg.profile, "/opt/p.json");
+	config_free(&cfg);
+}
