@@ -39,6 +39,11 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
 INTEG_SRCS := $(filter-out tests/integration/helpers.c,$(wildcard tests/integration/*.c))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/integration/%,$(INTEG_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+# Seconds each fuzz target runs: `make fuzz` long, `make test` a smoke run.
+FUZZ_SECONDS ?= 120
+FUZZ_SMOKE_SECONDS ?= 15
 
 ifeq ($(V),1)
 Q =
@@ -50,11 +55,11 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test unit integration bench install clean
+.PHONY: all deps run test unit integration fuzz fuzz-smoke bench install clean
 
 all: $(OUTPUT)/twinguard
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
@@ -95,6 +100,18 @@ $(OUTPUT)/tests/integration/%: tests/integration/%.c tests/integration/helpers.c
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/integration $< tests/integration/helpers.c $(OUTPUT)/libtwinguard.a $(LIBS) -lcriterion -o $@
 
+# libFuzzer targets: clang with ASan/UBSan over the library sources they need.
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude \
+		-I$(OUTPUT) -Iuser $< $(LIB_SRCS) $(LIBS) -o $@
+
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	$(Q)tests/run-fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
+
 deps:
 	$(Q)packaging/deps.sh
 
@@ -109,8 +126,11 @@ integration: $(INTEG_BINS) $(OUTPUT)/twinguard
 	$(Q)tests/run-integration.sh $(INTEG_BINS)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory unit
-	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)rm -f $(OUTPUT)/test-counts
+	$(Q)TG_TEST_COUNTS=$(abspath $(OUTPUT))/test-counts $(MAKE) --no-print-directory unit
+	$(Q)TG_TEST_COUNTS=$(abspath $(OUTPUT))/test-counts $(MAKE) --no-print-directory integration
+	$(Q)TG_TEST_COUNTS=$(abspath $(OUTPUT))/test-counts $(MAKE) --no-print-directory fuzz-smoke
+	$(Q)tests/summary.sh $(OUTPUT)/test-counts
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

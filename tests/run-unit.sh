@@ -101,6 +101,8 @@ if ((skipped > 0)); then
 	echo "$label: $skipped skipped"
 fi
 echo "$label: $passed passed, $failed failed"
+# tests/summary.sh adds these up into the closing line of `make test`
+[[ -n ${TG_TEST_COUNTS:-} ]] && echo "$label $passed $failed $skipped" >>"$TG_TEST_COUNTS"
 if ((failed > 0 || broken)); then
 	exit 1
 fi
