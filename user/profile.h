@@ -46,6 +46,14 @@ struct tg_profile {
 void profile_defaults(struct tg_profile *p);
 /* Returns 0, or -1 with a "file:line:col: ...; expected ..." message in diag. */
 int profile_load(const char *path, struct tg_profile *p, struct tg_diag *diag);
+/* Where the agent looks when neither --profile nor the config's `profile`
+ * names a file. A missing file there means the defaults; profile_load
+ * leaves errno ENOENT for that case. */
+#define TG_PROFILE_DEFAULT_PATH "/etc/twinguard/twin-profile.json"
+/* profile_load on text already in memory (len bytes); name is the file
+ * name used in messages. */
+int profile_parse_string(const char *name, const char *text, size_t len, struct tg_profile *p,
+			 struct tg_diag *diag);
 void profile_free(struct tg_profile *p);
 
 /* Derived facts the twin.* fields are made of. */
