@@ -117,7 +117,7 @@ deps:
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(OUTPUT)/twinguard run --config $(CONFIG) --events
+	$(OUTPUT)/twinguard run --config $(CONFIG) --rules-dir rules --profile rules/profile/twin-profile.json
 
 unit: $(UNIT_BINS) $(OUTPUT)/twinguard
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
@@ -142,7 +142,9 @@ install: $(OUTPUT)/twinguard
 	install -D -m 0644 packaging/twinguard.service $(DESTDIR)$(PREFIX)/lib/systemd/system/twinguard.service
 	install -d $(DESTDIR)$(PREFIX)/share/twinguard/rules
 	install -d -m 0750 $(DESTDIR)/var/log/twinguard
-	for f in rules/*.json; do [ -e "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/twinguard/rules/; done; true
+	install -D -m 0644 rules/profile/twin-profile.json $(DESTDIR)/etc/twinguard/twin-profile.json
+	install -d $(DESTDIR)/etc/twinguard/rules.d
+	for f in rules/*.json; do install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/twinguard/rules/; done
 
 clean:
 	$(call msg,CLEAN)

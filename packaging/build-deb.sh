@@ -66,7 +66,7 @@ Description: eBPF security agent
  and reports rule matches as JSON alerts.
 CONTROL
 
-echo /etc/twinguard/twinguard.conf >"$staging/DEBIAN/conffiles"
+printf "%s\n" /etc/twinguard/twinguard.conf /etc/twinguard/twin-profile.json >"$staging/DEBIAN/conffiles"
 
 # Reload units on install/removal; stop the agent before its files go.
 # Not enabled or started automatically: rules should be reviewed first.

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include "agent.h"
 #include "config.h"
+#include "detect.h"
+#include "diag.h"
 #include "ecs.h"
 #include "event.h"
 #include "output.h"
@@ -37,6 +39,9 @@ struct tg_agent {
 	struct tg_proctable *pt;
 	struct tg_ecs ecs;
 	struct tg_output *out;
+	const struct tg_agent_opts *opts;
+	struct tg_detect *det;    /* profile + rules + engine, swapped whole on reload */
+	uint64_t alerts;
 	bool events;
 	uint64_t user_filtered;   /* name-based file events outside the prefixes */
 	uint64_t invalid;         /* malformed records (ABI mismatch) */
@@ -79,21 +84,42 @@ static bool agent_file_wanted(struct tg_agent *a, const struct tg_event *ev)
 	return false;
 }
 
+static void agent_on_alert(void *ctx, const struct tg_alert *al)
+{
+	struct tg_agent *a = ctx;
+
+	a->alerts++;
+	output_write(a->out, engine_alert_json(al));
+}
+
+/* One rendered event: rules see every one, the stream only wanted ones. */
+static void agent_emit(struct tg_agent *a, cJSON *j, uint64_t ts_ns, bool wanted)
+{
+	if (!j)
+		return;
+	if (a->det)
+		detect_event(a->det, j, ts_ns, agent_on_alert, a);
+	if (a->events && wanted)
+		output_write(a->out, j);
+	else
+		cJSON_Delete(j);
+}
+
 static int agent_on_event(void *ctx, const struct tg_event *ev, size_t size)
 {
 	struct tg_agent *a = ctx;
+	bool wanted;
 
 	if (!event_valid(ev, size)) {
 		a->invalid++;
 		return 0;
 	}
 	track_event(a->pt, ev);
-	if (a->events) {
-		if (agent_file_wanted(a, ev))
-			output_write(a->out, ecs_event(&a->ecs, ev));
-		else
-			a->user_filtered++;
-	}
+	wanted = agent_file_wanted(a, ev);
+	if (!wanted)
+		a->user_filtered++;
+	if (a->det || (a->events && wanted))
+		agent_emit(a, ecs_event(&a->ecs, ev), ev->hdr.ts_ns, wanted);
 	track_exit(a->pt, ev);
 	return 0;
 }
@@ -102,8 +128,8 @@ static void agent_on_flow(void *ctx, const struct tg_flow_key *k, const struct t
 {
 	struct tg_agent *a = ctx;
 
-	if (a->events)
-		output_write(a->out, ecs_flow(&a->ecs, k, v));
+	if (a->det || a->events)
+		agent_emit(a, ecs_flow(&a->ecs, k, v), v->last_ns, true);
 }
 
 static cJSON *agent_stats_json(struct tg_agent *a)
@@ -127,6 +153,14 @@ static cJSON *agent_stats_json(struct tg_agent *a)
 	cJSON_AddNumberToObject(j, "output_errors", (double)output_errors(a->out));
 	cJSON_AddNumberToObject(j, "proc_entries", (double)ps.entries);
 	cJSON_AddNumberToObject(j, "proc_evictions", (double)ps.evictions);
+	cJSON_AddNumberToObject(j, "alerts", (double)a->alerts);
+	if (a->det) {
+		struct tg_engine_stats es;
+
+		engine_stats(a->det->eng, &es);
+		cJSON_AddNumberToObject(j, "rule_states", (double)es.states);
+		cJSON_AddNumberToObject(j, "rule_state_evictions", (double)es.evictions);
+	}
 	return j;
 }
 
@@ -166,6 +200,43 @@ static void agent_report(struct tg_agent *a, bool final)
 	cJSON_Delete(stats);
 }
 
+static struct tg_detect_paths agent_detect_paths(const struct tg_agent *a)
+{
+	const struct tg_agent_opts *o = a->opts;
+	struct tg_detect_paths p = {
+		.rules_dir = o->rules_dir ? o->rules_dir : a->cfg.rules_dir,
+		.rules_local_dir = o->rules_local_dir ? o->rules_local_dir : a->cfg.rules_local_dir,
+		.profile = o->profile ? o->profile : a->cfg.profile,
+	};
+
+	return p;
+}
+
+/* Build a new profile + rule set + engine; only a clean build replaces the
+ * running one. Returns 0 on success. */
+static int agent_load_detect(struct tg_agent *a, bool reload)
+{
+	struct tg_detect_paths paths = agent_detect_paths(a);
+	struct tg_detect *next;
+	struct tg_diag diag;
+
+	diag_init(&diag);
+	next = detect_new(&paths, &diag);
+	diag_print(&diag, stderr);
+	diag_free(&diag);
+	if (!next) {
+		fprintf(stderr, "twinguard: %s: rule or profile errors (above); %s\n",
+			reload ? "reload failed" : "failed to load rules",
+			reload ? "keeping the running rules" : "fix them or run with --no-rules");
+		return -1;
+	}
+	detect_free(a->det);
+	a->det = next;
+	if (reload)
+		fprintf(stderr, "twinguard: %zu rules loaded\n", a->det->rs.n_rules);
+	return 0;
+}
+
 static void agent_reload(struct tg_agent *a)
 {
 	struct tg_config next;
@@ -189,6 +260,8 @@ static void agent_reload(struct tg_agent *a)
 	}
 	config_free(&a->cfg);
 	a->cfg = next;
+	if (!a->opts->no_rules && agent_load_detect(a, true))
+		return;
 	fprintf(stderr, "twinguard: reloaded %s\n", a->config_path);
 }
 
@@ -217,6 +290,8 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 			o->output ? o->output : a->cfg.output, strerror(errno));
 		return TG_EXIT_CONFIG;
 	}
+	if (!o->no_rules && agent_load_detect(a, false))
+		return TG_EXIT_CONFIG;
 	po.ringbuf_bytes = (size_t)a->cfg.ringbuf_kb * 1024;
 	po.flow_map_max = a->cfg.flow_map_max;
 	po.verbose = o->verbose;
@@ -280,6 +355,7 @@ static void agent_shutdown(struct tg_agent *a)
 	output_close(a->out);
 	probe_close(a->probe);
 	proctable_free(a->pt);
+	detect_free(a->det);
 	config_free(&a->cfg);
 }
 
@@ -306,12 +382,16 @@ int agent_run(const struct tg_agent_opts *o)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a.config_path = o->config_path;
+	a.opts = o;
 	a.events = o->events;
 	rc = agent_setup(&a, o);
 	if (rc == TG_EXIT_OK) {
-		fprintf(stderr, "twinguard: attached %u programs in %.1f ms (%u switched off)\n",
+		fprintf(stderr, "twinguard: attached %u programs in %.1f ms (%u switched off); %zu rules\n",
 			probe_attached(a.probe), (agent_now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
-			probe_switched_off(a.probe));
+			probe_switched_off(a.probe), a.det ? a.det->rs.n_rules : 0);
+		if (a.det && !a.det->rs.n_rules)
+			fprintf(stderr, "twinguard: warning: no rules loaded (rules dir %s): no alerts "
+				"will be raised\n", agent_detect_paths(&a).rules_dir ?: TG_DEFAULT_RULES_DIR);
 		agent_loop(&a);
 	}
 	agent_shutdown(&a);

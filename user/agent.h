@@ -10,6 +10,10 @@ struct tg_agent_opts {
 	const char *output;     /* overrides the config's output when set */
 	bool events;            /* print every enriched event */
 	bool verbose;
+	bool no_rules;          /* event stream only: load no rules */
+	const char *rules_dir;  /* override the config's rules_dir */
+	const char *rules_local_dir;
+	const char *profile;
 };
 
 /* Runs until SIGINT/SIGTERM; returns the process exit code. */

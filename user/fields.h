@@ -72,4 +72,20 @@ size_t view_get(const struct tg_view *v, int field, const struct tg_val **vals);
 int view_add_str(struct tg_view *v, int field, const char *s, size_t len);
 int view_add_num(struct tg_view *v, int field, double n);
 
+/* Additions (fields.c). All view_add_* return 0, or -1 when field is not a
+ * valid id or the view is full (truncated is then set). A field's values
+ * stay contiguous in vals[] whatever the order of the calls. */
+/* Empty the view in O(1) (gen bump); view_fill does it first. */
+void view_reset(struct tg_view *v);
+/* TG_FT_BOOL: n = 0/1, s = "false"/"true" (for rendering). view_add_num on a
+ * TG_FT_BOOL field does the same. */
+int view_add_bool(struct tg_view *v, int field, bool b);
+/* Like view_add_str, but s is copied into the view's arena first (for
+ * derived strings that do not outlive the call); -1 when the arena is full. */
+int view_add_strcopy(struct tg_view *v, int field, const char *s, size_t len);
+
+/* Derived twin.* fields: implemented in user/twin.c, called by view_fill
+ * after the JSON walk (prof may be NULL). Returns 0 or -1. */
+int twin_derive(struct tg_view *v, const struct tg_profile *prof);
+
 #endif

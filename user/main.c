@@ -5,6 +5,8 @@
 #include <string.h>
 #include <twinguard/events.h>
 #include "agent.h"
+#include "cmd_replay.h"
+#include "cmd_rules.h"
 #include "preflight.h"
 
 #define TG_VERSION "0.1.0"
@@ -23,9 +25,14 @@ static void run_usage(FILE *f)
 	fprintf(f,
 		"Usage: twinguard run [--config FILE] [--events] [--output FILE] [-v]\n"
 		"  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
-		"  -e, --events       print every enriched event as one JSON line\n"
+		"  -e, --events       also print every enriched event as one JSON line\n"
 		"  -o, --output FILE  write JSON lines to FILE instead of the config's output\n"
+		"  -d, --rules-dir DIR    shipped rule packs (overrides the config)\n"
+		"  -l, --local-dir DIR    local rule files (overrides the config)\n"
+		"  -p, --profile FILE     twin profile (overrides the config)\n"
+		"  -n, --no-rules     load no rules: event stream only\n"
 		"  -v, --verbose      libbpf debug output\n"
+		"Alerts (JSON lines) are printed by default.\n"
 		"Signals: SIGINT/SIGTERM detach and exit, SIGHUP reloads the config.\n"
 		"Exit codes: 0 ok, 1 runtime failure, 2 config, 3 not root, 4 no BTF, 5 BPF disabled, 64 usage.\n");
 }
@@ -37,6 +44,10 @@ static int cmd_run(int argc, char **argv)
 		{ "events", no_argument, NULL, 'e' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "rules-dir", required_argument, NULL, 'd' },
+		{ "local-dir", required_argument, NULL, 'l' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "no-rules", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -44,8 +55,12 @@ static int cmd_run(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:eo:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:eo:vd:l:p:nh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'd': o.rules_dir = optarg; break;
+		case 'l': o.rules_local_dir = optarg; break;
+		case 'p': o.profile = optarg; break;
+		case 'n': o.no_rules = true; break;
 		case 'c': o.config_path = optarg; break;
 		case 'e': o.events = true; break;
 		case 'o': o.output = optarg; break;
@@ -72,6 +87,8 @@ static int cmd_version(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "run", cmd_run, "run the agent (see: twinguard run --help)" },
+	{ "rules", cmd_rules, "check or list rule files (rules check|list --help)" },
+	{ "replay", cmd_replay, "run recorded events through the rules" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this text" },
 };

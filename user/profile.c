@@ -36,7 +36,7 @@
 #define PROFILE_MAX_BYTES (1u << 20)  /* stops `--profile /dev/zero` reading forever */
 #define NAME_MAX_BYTES 128
 
-/* The shipped defaults (rules/twin-profile.json must say the same; a unit
+/* The shipped defaults (rules/profile/twin-profile.json must say the same; a unit
  * test holds them together): a generic twin stack. */
 static const char *const def_services[] = { "/opt/twin/bin/twin-engine", "/usr/sbin/mosquitto" };
 static const char *const def_model_dirs[] = { "/var/lib/twin/models" };

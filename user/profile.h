@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * profile: the operator's declaration of the twin (rules/twin-profile.json,
+ * profile: the operator's declaration of the twin (rules/profile/twin-profile.json,
  * docs/profile.md). Rules never hard-code twin paths or ports: they use the
  * profile's lists (twin_services, twin_model_dirs, ...) and the derived
  * twin.* fields.

@@ -67,7 +67,7 @@ struct tg_ruleset {
 int rules_load(struct tg_ruleset *rs, const char *const *files, size_t n_files,
 	       const struct tg_profile *prof, struct tg_diag *diag);
 void rules_free(struct tg_ruleset *rs);
-/* Shipped packs then rules.d/*.json in name order (missing dir = none). */
+/* Shipped packs, then the local dir's .json files, each in name order (a missing dir is empty). */
 int rules_default_files(const char *pack_dir, const char *local_dir, char ***files, size_t *n);
 const char *rules_priority_name(int priority);
 /* -1 for an unknown name */

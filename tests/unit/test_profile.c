@@ -20,7 +20,7 @@
 #include "fields.h"
 #include "profile.h"
 
-#define SHIPPED_PROFILE "rules/twin-profile.json"
+#define SHIPPED_PROFILE "rules/profile/twin-profile.json"
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------------ */
@@ -211,7 +211,7 @@ Test(profile, shipped_file_equals_the_defaults)
 	profile_defaults(&def);
 	cr_assert_eq(profile_load(SHIPPED_PROFILE, &p, &diag), 0);
 	cr_expect_eq(diag.errors, 0);
-	cr_expect(profile_eq(&p, &def), "rules/twin-profile.json differs from profile_defaults()");
+	cr_expect(profile_eq(&p, &def), "rules/profile/twin-profile.json differs from profile_defaults()");
 	cr_expect_str_eq(p.source, SHIPPED_PROFILE);
 	profile_free(&p);
 	profile_free(&def);
