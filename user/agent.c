@@ -18,6 +18,7 @@
 #include "diag.h"
 #include "ecs.h"
 #include "event.h"
+#include "filters.h"
 #include "output.h"
 #include "path.h"
 #include "preflight.h"
@@ -34,6 +35,7 @@ static volatile sig_atomic_t g_reload;
 
 struct tg_agent {
 	struct tg_config cfg;
+	struct tg_config kcfg;    /* what the kernel filters: cfg + what the rules need */
 	const char *config_path;
 	struct tg_probe *probe;
 	struct tg_proctable *pt;
@@ -237,6 +239,55 @@ static int agent_load_detect(struct tg_agent *a, bool reload)
 	return 0;
 }
 
+static void agent_print_filter(const struct tg_config *k, const struct tg_filters_report *rep)
+{
+	fprintf(stderr, "twinguard: kernel filter: classes 0x%x, %zu open prefixes (%zu from rules):",
+		k->classes, k->n_prefixes, rep->n_rule_prefixes);
+	for (size_t i = 0; i < k->n_prefixes; i++)
+		fprintf(stderr, " %s%s%s", k->prefixes[i].prefix,
+			k->prefixes[i].access & TG_ACC_READ ? "[r" : "[",
+			k->prefixes[i].access & TG_ACC_WRITE ? "w]" : "]");
+	fputc('\n', stderr);
+}
+
+/* The kernel's filters: the config, narrowed or widened to what the rules
+ * need (user/filters.c). */
+static int agent_kernel_config(struct tg_agent *a, const struct tg_config *cfg,
+			       const struct tg_detect *det, struct tg_config *out)
+{
+	struct tg_filters_report rep;
+
+	if (!det)
+		return config_clone(out, cfg);
+	if (filters_compile(&det->rs, &det->prof, cfg, a->events, out, &rep))
+		return -1;
+	if (rep.opens_all)
+		fprintf(stderr, "twinguard: note: rule '%s' can match any file, so every open is "
+			"captured; bound it with file.path or twin.file.role to filter in the kernel\n",
+			rep.opens_all_rule);
+	else if (a->opts->verbose)
+		agent_print_filter(out, &rep);
+	return 0;
+}
+
+/* Recompute and push the kernel filters; the old ones stay on failure. */
+static int agent_apply_kernel(struct tg_agent *a)
+{
+	struct tg_config k;
+
+	memset(&k, 0, sizeof(k));
+	if (agent_kernel_config(a, &a->cfg, a->det, &k) || probe_apply(a->probe, &k)) {
+		fprintf(stderr, "twinguard: failed to apply kernel filters; keeping the previous ones\n");
+		config_free(&k);
+		if (a->kcfg.output)
+			probe_apply(a->probe, &a->kcfg);
+		return -1;
+	}
+	config_free(&a->kcfg);
+	a->kcfg = k;
+	return 0;
+}
+
 static void agent_reload(struct tg_agent *a)
 {
 	struct tg_config next;
@@ -252,15 +303,11 @@ static void agent_reload(struct tg_agent *a)
 	    next.proc_table_max != a->cfg.proc_table_max)
 		fprintf(stderr, "twinguard: note: ringbuf_kb, flow_map_max and proc_table_max "
 			"take effect at the next start\n");
-	if (probe_apply(a->probe, &next)) {
-		fprintf(stderr, "twinguard: reload failed applying filters; restoring the running config\n");
-		probe_apply(a->probe, &a->cfg);
-		config_free(&next);
-		return;
-	}
 	config_free(&a->cfg);
 	a->cfg = next;
 	if (!a->opts->no_rules && agent_load_detect(a, true))
+		fprintf(stderr, "twinguard: note: config applied, rules unchanged\n");
+	if (agent_apply_kernel(a))
 		return;
 	fprintf(stderr, "twinguard: reloaded %s\n", a->config_path);
 }
@@ -296,7 +343,7 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 	po.flow_map_max = a->cfg.flow_map_max;
 	po.verbose = o->verbose;
 	/* Filters go in before attach: no unfiltered burst at start. */
-	if (probe_open(&a->probe, &po) || probe_load(a->probe) || probe_apply(a->probe, &a->cfg) ||
+	if (probe_open(&a->probe, &po) || probe_load(a->probe) || agent_apply_kernel(a) ||
 	    probe_attach(a->probe))
 		return TG_EXIT_FAIL;
 	probe_set_callback(a->probe, agent_on_event, a);
@@ -356,6 +403,7 @@ static void agent_shutdown(struct tg_agent *a)
 	probe_close(a->probe);
 	proctable_free(a->pt);
 	detect_free(a->det);
+	config_free(&a->kcfg);
 	config_free(&a->cfg);
 }
 

@@ -62,4 +62,32 @@ bool cond_never_matches(const struct tg_cond *c);
  * indexes rules by these. Returned array is owned by c. */
 const char *const *cond_actions(const struct tg_cond *c, size_t *n);
 
+/*
+ * Prefix bounds, for compiling rules into the kernel's open filter: a list
+ * of strings such that every event c matches has a value of `field` that
+ * starts with one of them. AND needs one bounded member, OR all of them;
+ * NOT and substring tests bound nothing. map (may be NULL) is asked about
+ * each predicate on another field except "!=" (op "=" for every member of
+ * an in-list; value NULL for exists and pmatch):
+ * it returns TG_MAP_BOUND after appending prefixes of `field` (twin.file.role
+ * = model -> the profile's model dirs), TG_MAP_NEVER when the predicate
+ * cannot hold for the events being compiled for (event.action = rename when
+ * compiling the open filter), or TG_MAP_NONE when it says nothing.
+ */
+enum { TG_MAP_NONE = -1, TG_MAP_NEVER = 0, TG_MAP_BOUND = 1 };
+struct tg_prefixes {
+	char **v;
+	size_t n, cap;
+};
+
+typedef int (*tg_cond_prefix_map)(void *ctx, int field, const char *op, const char *value,
+				  struct tg_prefixes *out);
+
+/* true and *out filled when c bounds field (an empty list: c can never
+ * match those events); false when it does not. */
+bool cond_prefix_bound(const struct tg_cond *c, int field, tg_cond_prefix_map map, void *ctx,
+		       struct tg_prefixes *out);
+int cond_prefixes_add(struct tg_prefixes *p, const char *s, size_t len);
+void cond_prefixes_free(struct tg_prefixes *p);
+
 #endif

@@ -501,7 +501,7 @@ static int copy_prefixes(struct tg_config *dst, const struct tg_config *src)
 }
 
 /* Deep copy; on failure dst holds only what was copied, so config_free works. */
-static int config_copy(struct tg_config *dst, const struct tg_config *src)
+int config_clone(struct tg_config *dst, const struct tg_config *src)
 {
 	*dst = *src;
 	dst->prefixes = NULL;
@@ -565,7 +565,7 @@ int config_parse_string(const char *name, const char *text, struct tg_config *cf
 	p->err = err;
 	p->errlen = errlen;
 	p->cfg = &work;
-	if (config_copy(&work, cfg)) {
+	if (config_clone(&work, cfg)) {
 		fail_oom(p);
 		goto out;
 	}

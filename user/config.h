@@ -25,6 +25,7 @@ struct tg_config {
 	unsigned stats_interval_s;
 	struct tg_prefix *prefixes;
 	size_t n_prefixes;
+	bool opens_off;       /* no open is wanted: filter even with no prefixes */
 	uint16_t *ports;      /* empty = every port is interesting */
 	size_t n_ports;
 	char *output;         /* "-" = stdout, else a file appended to */
@@ -39,5 +40,7 @@ int config_load(const char *path, struct tg_config *cfg, char *err, size_t errle
 int config_parse_string(const char *name, const char *text, struct tg_config *cfg,
 			char *err, size_t errlen);
 void config_free(struct tg_config *cfg);
+/* Deep copy into dst (overwritten); -1 on allocation failure, dst freeable. */
+int config_clone(struct tg_config *dst, const struct tg_config *src);
 
 #endif

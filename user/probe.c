@@ -544,7 +544,7 @@ int probe_apply(struct tg_probe *p, const struct tg_config *cfg)
 
 	p->settings.classes = cfg->classes;
 	p->settings.flags = 0;
-	if (cfg->n_prefixes)
+	if (cfg->n_prefixes || cfg->opens_off)
 		p->settings.flags |= TG_S_FILE_PREFIX_FILTER;
 	if (cfg->n_ports)
 		p->settings.flags |= TG_S_NET_PORT_FILTER;
