@@ -42,6 +42,10 @@ PROCS_AFTER=${BENCH_PROCS_AFTER:-1000}
 RUN_TIMEOUT=${BENCH_TIMEOUT:-300}
 AGENT=${BENCH_AGENT:-.output/twinguard}
 AGENT_CONFIG=${BENCH_AGENT_CONFIG:-packaging/twinguard.conf}
+# The shipped product: default config plus the shipped rule packs and profile.
+AGENT_RULES=${BENCH_AGENT_RULES:-rules}
+AGENT_PROFILE=${BENCH_AGENT_PROFILE:-rules/profile/twin-profile.json}
+T_REPLAY=1000000   # rule engine events/s on one core
 OUT=.output/bench
 
 # Bounds on everything the script waits for (seconds).
@@ -303,6 +307,7 @@ agent_start() {
 	AGENT_LOG=$TMP/agent-$AGENT_N.log
 	AGENT_ST=$TMP/agent-$AGENT_N.st
 	"$OUT/tgspawn" "$AGENT_LOG" -- "$AGENT" run --config "$AGENT_CONFIG" --events \
+		--rules-dir "$AGENT_RULES" --profile "$AGENT_PROFILE" \
 		--output /dev/null >"$AGENT_ST" </dev/null &
 	SPAWN_PID=$!
 	while :; do
@@ -683,6 +688,38 @@ fi
 audit_restore
 
 # ---------------------------------------------------------------------------
+# Rule engine throughput: a real event stream recorded from the workloads,
+# replayed through the shipped packs on one core (tests/bench/replay_bench.c).
+# ---------------------------------------------------------------------------
+REPLAY_ENGINE=
+REPLAY_E2E=
+REPLAY_EVENTS=
+REPLAY_NA=
+if want twinguard; then
+	if ! cc -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I.output tests/bench/replay_bench.c \
+		.output/libtwinguard.a -lbpf -lelf -lz -lcjson -lcrypto -o "$OUT/replay_bench"; then
+		REPLAY_NA="replay_bench did not build"
+	else
+		: >"$TMP/record.conf"
+		"$AGENT" run --config "$TMP/record.conf" --no-rules --events \
+			--output "$TMP/events.jsonl" 2>"$TMP/record.err" </dev/null &
+		rec=$!
+		deadline=$((SECONDS + ATTACH_TIMEOUT))
+		until grep -q 'attached' "$TMP/record.err" || ((SECONDS >= deadline)); do sleep 0.05; done
+		run_workload exec || true
+		run_workload build || true
+		stop_pid "$rec"
+		line=$(taskset -c 0 "$OUT/replay_bench" -P "$AGENT_PROFILE" -d 2 "$TMP/events.jsonl" \
+			"$AGENT_RULES"/*.json 2>&1 | tee "$TMP/replay.out" | tr '\n' ' ')
+		REPLAY_ENGINE=$(awk '$1 == "engine:" { print $2 }' "$TMP/replay.out")
+		REPLAY_E2E=$(awk '$1 == "end-to-end:" { print $2 }' "$TMP/replay.out")
+		REPLAY_EVENTS=$(awk '$1 == "events:" { print $2 }' "$TMP/replay.out")
+		[[ -n $REPLAY_ENGINE ]] || REPLAY_NA="replay_bench printed no rate: $line"
+		note "replay: $line"
+	fi
+fi
+
+# ---------------------------------------------------------------------------
 # Report.
 # ---------------------------------------------------------------------------
 load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -770,5 +807,14 @@ if want twinguard; then
 	st=$(median "${STARTUPS[@]}")
 	row "start-up to 'attached', median of $STARTUP_RUNS" "$(printf '%.3f s' "$st")" \
 		"<= $T_START_S s" "$(pass_miss "$st" "$T_START_S")"
+	if [[ -n $REPLAY_ENGINE ]]; then
+		res=PASS
+		((REPLAY_ENGINE >= T_REPLAY)) || res=MISS
+		row "rule engine, one core, shipped packs" "$REPLAY_ENGINE events/s ($REPLAY_EVENTS recorded events)" \
+			">= $T_REPLAY/s" "$res"
+		row "replay end to end (JSON parse + rules)" "$REPLAY_E2E events/s" - -
+	else
+		row "rule engine, one core, shipped packs" "n/a ($REPLAY_NA)" ">= $T_REPLAY/s" -
+	fi
 fi
 exit 0
