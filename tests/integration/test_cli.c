@@ -1236,3 +1236,108 @@ Test(cli, drops)
 	cJSON_Delete(stats);
 	free(err);
 }
+
+/* ---- 6. rules: alerts by default, SIGHUP swaps rule sets ------------- */
+
+struct alert_key {
+	const char *rule;
+	const char *path;      /* file.path of the triggering event */
+};
+
+static bool alert_is(const cJSON *ev, const void *arg)
+{
+	const struct alert_key *k = arg;
+
+	return jstr_is(ev, "event.kind", "alert") && jstr_is(ev, "rule.name", k->rule) &&
+	       (!k->path || jstr_is(ev, "file.path", k->path));
+}
+
+#define OPEN_RULE(name, file) \
+	"[{\"rule\": \"" name "\", \"desc\": \"d\", \"priority\": \"warning\", " \
+	"\"output\": \"opened %%file.path\", " \
+	"\"condition\": \"event.action = open and file.path = '" file "'\"}]\n"
+
+Test(cli, rules_alert_and_reload)
+{
+	char rdir[PATH_MAX], ldir[PATH_MAX], rfile[PATH_MAX + 16], a[PATH_MAX], b[PATH_MAX];
+	char rule[PATH_MAX + 512];
+	const char *argv[] = { bin, "run", "--config", conf, "--rules-dir", rdir, "--local-dir", ldir,
+			       "--profile", "rules/profile/twin-profile.json", "--output", out, NULL };
+	struct alert_key k;
+	char *err;
+
+	need_root();
+	snprintf(rdir, sizeof(rdir), "%s/rules", dir);
+	snprintf(ldir, sizeof(ldir), "%s/rules.d", dir);
+	snprintf(rfile, sizeof(rfile), "%s/rules/pack.json", dir);
+	snprintf(a, sizeof(a), "%s/watched-a", dir);
+	snprintf(b, sizeof(b), "%s/watched-b", dir);
+	cr_assert_eq(mkdir(rdir, 0755), 0);
+	cr_assert_eq(mkdir(ldir, 0755), 0);
+	file_write(a, "a");
+	file_write(b, "b");
+	file_write(conf, "");
+	snprintf(rule, sizeof(rule), OPEN_RULE("open A", "%s"), a);
+	file_write(rfile, rule);
+	agent_start(SPAWN_ROOT, argv);
+	wait_attached();
+
+	/* no --events: the output holds alerts only */
+	child_open(a);
+	k = (struct alert_key){ .rule = "open A", .path = a };
+	cr_assert_not_null(stream_wait(alert_is, &k), "no alert for the open of %s", a);
+	cr_expect_null(stream_find(ev_is, &(struct ev_key){ .action = "open" }),
+		       "events in the output without --events");
+
+	/* a new rule set replaces the old one whole */
+	snprintf(rule, sizeof(rule), OPEN_RULE("open B", "%s"), b);
+	file_write(rfile, rule);
+	cr_assert_eq(kill(agent, SIGHUP), 0);
+	free(wait_for_text(errf, "1 rules loaded"));
+	child_open(a);
+	child_open(b);
+	k = (struct alert_key){ .rule = "open B", .path = b };
+	cr_assert_not_null(stream_wait(alert_is, &k), "no alert from the reloaded rule");
+	k = (struct alert_key){ .rule = "open A", .path = a };
+	cr_expect_eq(stream_count(alert_is, &k), 1, "the replaced rule still fired");
+
+	/* a broken rule file: the error names file:line, the old rules stay */
+	file_write(rfile, "[{\"rule\": \"broken\", \"desc\": \"d\", \"output\": \"o\", "
+		   "\"priority\": \"warning\",\n \"condition\": \"file.path = \"}]\n");
+	cr_assert_eq(kill(agent, SIGHUP), 0);
+	err = wait_for_text(errf, "keeping the running rules");
+	cr_expect_not_null(strstr(err, "pack.json:2:"), "rule error without file:line: %s", err);
+	free(err);
+	cr_assert(!agent_exited(), "agent exited after a failed rule reload");
+	child_open(b);
+	k = (struct alert_key){ .rule = "open B", .path = b };
+	{
+		int64_t deadline = now_ms() + DEADLINE_MS;
+
+		while (stream_count(alert_is, &k) < 2 && now_ms() < deadline) {
+			stream_update();
+			nap();
+		}
+	}
+	cr_expect_eq(stream_count(alert_is, &k), 2, "the running rules stopped after a bad reload");
+	cr_assert_eq(agent_stop(SIGTERM), 0);
+}
+
+Test(cli, rule_errors_stop_start_up)
+{
+	char rdir[PATH_MAX], rfile[PATH_MAX + 16], *err;
+	const char *argv[] = { bin, "run", "--config", conf, "--rules-dir", rdir, "--profile",
+			       "rules/profile/twin-profile.json", NULL };
+
+	need_root();
+	snprintf(rdir, sizeof(rdir), "%s/rules", dir);
+	snprintf(rfile, sizeof(rfile), "%s/rules/bad.json", dir);
+	cr_assert_eq(mkdir(rdir, 0755), 0);
+	file_write(conf, "");
+	file_write(rfile, "[{\"rule\": \"x\", \"desc\": \"d\", \"output\": \"o\", \"priority\": \"loud\",\n"
+		   " \"condition\": \"event.action = exec\"}]\n");
+	cr_assert_eq(run_to_exit(SPAWN_ROOT, argv, &err), TG_EXIT_CONFIG, "stderr:\n%s", err);
+	cr_expect_not_null(strstr(err, "bad.json:1:"), "no file:line in: %s", err);
+	cr_expect_not_null(strstr(err, "priority"), "the bad key is not named: %s", err);
+	free(err);
+}
