@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * cond_impl: what cond_parse.c (text -> tree) and cond_eval.c (tree ->
- * answers) share. Not for other modules: use cond.h.
+ * cond_impl: what the compiler (cond_parse.c, cond_lex.c, cond_expand.c:
+ * text -> tree) and cond_eval.c (tree -> answers) share. Not for other
+ * modules: use cond.h.
  *
  * A compiled condition is a tree of nodes in one arena owned by the
  * tg_cond, so cond_free() is a walk over arena chunks, never over nodes,

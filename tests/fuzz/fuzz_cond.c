@@ -9,8 +9,8 @@
  *
  *   clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
  *       -fno-sanitize-recover=all -Iinclude -Iuser -I.output tests/fuzz/fuzz_cond.c \
- *       user/cond_parse.c user/cond_eval.c user/fields.c user/twin.c user/profile.c \
- *       user/diag.c user/path.c -lcjson -o /tmp/fuzz_cond
+ *       user/cond_lex.c user/cond_expand.c user/cond_parse.c user/cond_eval.c user/fields.c \
+ *       user/twin.c user/profile.c user/diag.c user/path.c -lcjson -o /tmp/fuzz_cond
  *   mkdir -p /tmp/corpus && /tmp/fuzz_cond -max_total_time=60 -max_len=512 \
  *       /tmp/corpus tests/fuzz/corpus_cond
  *

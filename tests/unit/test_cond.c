@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for user/cond_parse.c and user/cond_eval.c: the condition
+/* Unit tests for user/cond_{lex,expand,parse}.c and user/cond_eval.c: the condition
  * language of docs/fields.md compiled against a small macro/list
  * environment and evaluated on views filled from docs/events.md examples.
  * No root needed. */
