@@ -17,6 +17,7 @@
 #include <twinguard/events.h>
 
 #include "config.h"
+#include "diag.h"
 
 #define LINE_MAX_BYTES 4096          /* longer lines are an error, not cut */
 #define FILE_MAX_BYTES (1u << 20)    /* stops `--config /dev/zero` reading forever */
@@ -375,11 +376,8 @@ static int apply_key(struct parser *p, const struct key_def *k, char *val)
 static int fail_unknown_key(struct parser *p, const char *key)
 {
 	char list[512];
-	size_t n = 0;
 
-	list[0] = '\0';
-	for (size_t i = 0; i < N_KEYS && n < sizeof(list); i++)
-		n += snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", keys[i].name);
+	diag_names(list, sizeof(list), &keys[0].name, N_KEYS, sizeof(keys[0]));
 	return fail(p, "unknown key '%s'; expected one of: %s", key, list);
 }
 

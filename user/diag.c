@@ -147,3 +147,32 @@ void diag_position(const char *text, size_t off, int *line, int *col)
 	if (col)
 		*col = c;
 }
+
+void diag_vreport(struct tg_diag *d, int warning, const char *file, const char *text, size_t off,
+		  const char *item, const char *fmt, va_list ap)
+{
+	char msg[DIAG_MSG_MAX];
+	int line = 0, col = 0;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (text)
+		diag_position(text, off, &line, &col);
+	if (warning)
+		diag_warn(d, file, line, col, item, "%s", msg);
+	else
+		diag_error(d, file, line, col, item, "%s", msg);
+}
+
+void diag_names(char *buf, size_t len, const char *const *first, size_t n, size_t stride)
+{
+	size_t used = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < len; i++) {
+		const char *const *name = (const void *)((const char *)first + i * stride);
+
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", *name);
+	}
+}

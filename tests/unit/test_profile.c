@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Unit tests for user/profile.c (loading, errors with file:line:col, the
+ * Unit tests for user/profile*.c (loading, errors with file:line:col, the
  * questions the twin.* fields ask) and user/twin.c (twin_derive on views
  * filled from event JSON). No root; run from the repository root.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Unit tests for user/rules_load.c, user/rules_items.c and user/cmd_rules.c:
+ * Unit tests for user/rules_*.c and user/cmd_rules.c:
  * rule files -> compiled rule set, with every diagnostic at file:line:col.
  * Fixtures are in tests/unit/rules/; no root; run from the repository root.
  *
