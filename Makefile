@@ -96,7 +96,7 @@ $(OUTPUT)/tests/unit/%: tests/unit/%.c $(OUTPUT)/libtwinguard-san.a | $(OUTPUT)/
 	$(Q)$(CC) $(USER_CFLAGS) $(SAN) $< $(OUTPUT)/libtwinguard-san.a $(LIBS) -lcriterion -o $@
 
 # Integration tests: load the real BPF programs, need root.
-$(OUTPUT)/tests/integration/%: tests/integration/%.c tests/integration/helpers.c tests/integration/helpers.h $(OUTPUT)/libtwinguard.a | $(OUTPUT)/tests/integration
+$(OUTPUT)/tests/integration/%: tests/integration/%.c tests/integration/helpers.c $(wildcard tests/integration/*.h) $(OUTPUT)/libtwinguard.a | $(OUTPUT)/tests/integration
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/integration $< tests/integration/helpers.c $(OUTPUT)/libtwinguard.a $(LIBS) -lcriterion -o $@
 

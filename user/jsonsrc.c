@@ -51,7 +51,8 @@ enum jsonsrc_read_err jsonsrc_read(const char *path, size_t max, char **text, si
 		return ret;
 	}
 	buf[n] = '\0';
-	*text = buf;
+	/* the buffer lives as long as the loaded rules: keep only what was read */
+	*text = realloc(buf, n + 1) ?: buf;
 	*len = n;
 	return JSONSRC_READ_OK;
 }
@@ -427,6 +428,8 @@ static int scan_value(const char *t, size_t n, size_t *i, struct jsonsrc_pos *p)
 			(*i)++;
 			continue;
 		}
+		size_t start = *i;
+
 		kid = pos_add(p);
 		if (!kid)
 			return -1;
@@ -438,6 +441,12 @@ static int scan_value(const char *t, size_t n, size_t *i, struct jsonsrc_pos *p)
 		}
 		if (scan_value(t, n, i, kid))
 			return -1;
+		/* a byte cJSON skips as whitespace but we do not (a raw control
+		 * character): stop instead of adding positions forever */
+		if (*i == start) {
+			errno = EINVAL;
+			return -1;
+		}
 	}
 }
 

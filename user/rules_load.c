@@ -195,6 +195,10 @@ static void load_file(struct tg_rloader *L, const char *path)
 	if (jsonsrc_scan(copy, len, &pos)) {
 		if (errno == ENOMEM)
 			rl_oom(L);
+		else
+			rl_error(L, (struct tg_rwhere){ s, 0 }, NULL,
+				 "a control character outside a string; expected JSON whitespace "
+				 "(space, tab, newline)");
 		goto out;
 	}
 	if (!cJSON_IsArray(root)) {

@@ -830,3 +830,20 @@ Test(rules_cmd, usage)
 	 * after the calls above left getopt's state behind. */
 	cr_expect_eq(RUN("check", PACK, PROF), 0, "%s", err);
 }
+
+/* cJSON skips a raw control byte as whitespace, the position scanner did
+ * not, and used to loop until memory ran out: now a clean error. */
+Test(rules, control_byte_between_values_is_an_error)
+{
+	char path[] = "/tmp/tg-rules-ctl-XXXXXX";
+	const char *files[] = { path };
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "[\x01{\"rule\": \"x\"}]", 16), 16);
+	close(fd);
+	cr_expect_neq(rules_load(&rs, files, 1, NULL, &diag), 0);
+	cr_expect_gt(diag.errors, 0);
+	cr_expect(strstr(diags(), "control character"), "%s", diags());
+	unlink(path);
+}
