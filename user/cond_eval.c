@@ -110,9 +110,18 @@ static uint64_t hash_num(double d)
 
 static uint64_t val_hash(enum tg_ftype type, const struct tg_val *x)
 {
-	if (type == TG_FT_STR)
-		return hash_bytes(x->s, x->len);
-	return hash_num(type == TG_FT_BOOL ? x->n != 0 : x->n);
+	uint64_t h;
+
+	if (type != TG_FT_STR)
+		return hash_num(type == TG_FT_BOOL ? x->n != 0 : x->n);
+	if (x->hash)
+		return x->hash;
+	h = hash_bytes(x->s, x->len);
+	h += !h; /* 0 means "not computed" */
+	/* the cache lives in the value: views and literal sets are only ever
+	 * evaluated by the thread that owns them */
+	((struct tg_val *)x)->hash = h;
+	return h;
 }
 
 static bool val_eq(enum tg_ftype type, const struct tg_val *a, const struct tg_val *b)
@@ -153,13 +162,18 @@ int cond_build_set(struct tg_cond *c, struct cond_pred *pr)
 
 static bool set_has(const struct cond_pred *pr, const struct tg_val *x)
 {
+	uint64_t hx;
 	size_t h;
 
 	if (!pr->set)
 		return false;
-	h = val_hash(pr->type, x) & pr->set_mask;
+	hx = val_hash(pr->type, x);
+	h = hx & pr->set_mask;
 	while (pr->set[h]) {
-		if (val_eq(pr->type, &pr->items[pr->set[h] - 1], x))
+		const struct tg_val *it = &pr->items[pr->set[h] - 1];
+
+		/* items were hashed when the set was built: compare hashes first */
+		if ((pr->type != TG_FT_STR || it->hash == hx) && val_eq(pr->type, it, x))
 			return true;
 		h = (h + 1) & pr->set_mask;
 	}

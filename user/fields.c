@@ -443,16 +443,6 @@ static bool view_has(const struct tg_view *v, size_t field)
 	return v->slot[field].gen == v->gen;
 }
 
-size_t view_get(const struct tg_view *v, int field, const struct tg_val **vals)
-{
-	if (vals)
-		*vals = NULL;
-	if (field < 0 || (size_t)field >= ARRAY_SIZE(fields) || !view_has(v, field))
-		return 0;
-	if (vals)
-		*vals = &v->vals[v->slot[field].first];
-	return v->slot[field].count;
-}
 
 /* Append val to field's run of values, keeping every run contiguous. */
 static int view_push(struct tg_view *v, int field, const struct tg_val *val)

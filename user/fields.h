@@ -38,6 +38,9 @@ struct tg_val {
 	const char *s;         /* TG_FT_STR: NUL-terminated, owned by the view's JSON or arena */
 	size_t len;
 	double n;              /* TG_FT_NUM; TG_FT_BOOL as 0/1 */
+	/* TG_FT_STR: hash of s, 0 until cond_eval first needs it. Many rules
+	 * test the same value against sets; it is hashed once per event. */
+	uint64_t hash;
 };
 
 struct tg_view {
@@ -66,8 +69,19 @@ void view_init(struct tg_view *v);
 /* Fill from one event's JSON (not copied: must outlive the view's use) and
  * derive the twin.* fields from prof (NULL = no profile). */
 int view_fill(struct tg_view *v, const cJSON *event, const struct tg_profile *prof);
-/* Values of a field; returns their count (0 = absent). */
-size_t view_get(const struct tg_view *v, int field, const struct tg_val **vals);
+/* Values of a field; returns their count (0 = absent). Inline: every
+ * predicate of every rule calls it. */
+static inline size_t view_get(const struct tg_view *v, int field, const struct tg_val **vals)
+{
+	if (field < 0 || field >= TG_FIELDS_MAX || v->slot[field].gen != v->gen) {
+		if (vals)
+			*vals = NULL;
+		return 0;
+	}
+	if (vals)
+		*vals = &v->vals[v->slot[field].first];
+	return v->slot[field].count;
+}
 /* Set a field (used by view_fill and by derived fields). */
 int view_add_str(struct tg_view *v, int field, const char *s, size_t len);
 int view_add_num(struct tg_view *v, int field, double n);

@@ -906,3 +906,31 @@ Test(engine, alert_json_single_event_rule)
 	cr_assert_eq(cJSON_GetArraySize(jget(line, "tags")), 0);
 	cr_assert_str_eq(jstr(line, "message"), "%rule-less /bin/true");
 }
+
+/* The open bucket's path guard (cond_prefix_bound) only skips conditions
+ * that could not match: a bounded rule stays quiet elsewhere, an unbounded
+ * alternative still fires anywhere, and a guarded sequence step still
+ * advances its state. */
+Test(engine, open_path_guard_skips_only_impossible_conditions)
+{
+	struct tg_view *in, *out;
+
+	rule_event("bounded", "event.action = open and file.path pmatch ('/srv/models')");
+	rule_event("unbounded", "event.action = open and (file.path startswith '/srv/' or "
+				"process.executable = /usr/bin/curl)");
+	rule_seq("seq", TG_KEY_PROCESS, 60 * SEC, "event.action = open and file.path pmatch ('/srv/models')",
+		 "event.action = exec", NULL);
+	engine_start(16);
+	in = proc_ev("open", 10, "E10", "", 0, "/usr/bin/cat", ",\"file\":{\"path\":\"/srv/models/m.bin\"}");
+	out = proc_ev("open", 11, "E11", "", 0, "/usr/bin/curl", ",\"file\":{\"path\":\"/etc/hosts\"}");
+	eval_at(out, 1);
+	cr_assert_eq(g_ngot, 1, "only the unbounded rule may fire outside /srv");
+	cr_assert_str_eq(g_got[0].rule, "unbounded");
+	eval_at(in, 2);
+	cr_assert_eq(g_ngot, 3);
+	cr_assert_str_eq(g_got[1].rule, "bounded");
+	cr_assert_str_eq(g_got[2].rule, "unbounded");
+	eval_at(proc_ev("exec", 10, "E10", "", 0, "/usr/bin/cat", NULL), 3);
+	cr_assert_eq(g_ngot, 4, "the guarded first step did not start the sequence");
+	cr_assert_str_eq(g_got[3].rule, "seq");
+}
