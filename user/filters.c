@@ -14,6 +14,7 @@ struct filters_ctx {
 	const struct tg_profile *prof;
 	int f_action, f_category, f_role, f_old_role, f_old_path, f_target_path, f_type, f_flags;
 	unsigned access;   /* the kind of open being compiled for: TG_ACC_READ or _WRITE */
+	const char *net_action;  /* the network action being compiled for */
 };
 
 /* Flags and event.type values only a modifying open has (ecs.c sets
@@ -82,10 +83,73 @@ static unsigned filters_action_class(const char *action, bool *open)
 	return 0; /* an action no record has: needs nothing */
 }
 
+/* What a predicate on another field says about fc->net_action's port. */
+static int filters_map_net(void *ctx, int field, const char *op, const char *value,
+			   struct tg_prefixes *out)
+{
+	const struct filters_ctx *fc = ctx;
+
+	(void)out;
+	if (strcmp(op, "=") || !value)
+		return TG_MAP_NONE;
+	if (field == fc->f_action)
+		return strcmp(value, fc->net_action) ? TG_MAP_NEVER : TG_MAP_NONE;
+	if (field == fc->f_category)
+		return strcmp(value, "network") ? TG_MAP_NEVER : TG_MAP_NONE;
+	return TG_MAP_NONE;
+}
+
+/* The kernel's port filter checks the remote port of connect and sendto
+ * and the local one of accept, bind and listen; in the event JSON the local
+ * end of an accept is destination (ingress), of bind and listen source. */
+static const struct {
+	const char *action;
+	const char *field;
+} net_ports[] = {
+	{ "connect", "destination.port" }, { "sendto", "destination.port" },
+	{ "accept", "destination.port" }, { "bind", "source.port" }, { "listen", "source.port" },
+};
+
+static bool filters_acts_have(const char *const *acts, size_t n, const char *a)
+{
+	if (!acts)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(acts[i], a))
+			return true;
+	return false;
+}
+
+/* The ports c needs on each network call it can match; rep->ports_all
+ * when one of them is not bounded by literal port numbers. */
+static void filters_ports_one(struct filters_ctx *fc, const struct tg_cond *c,
+			      const char *const *acts, size_t n, struct tg_filters_report *rep,
+			      struct tg_prefixes *ports)
+{
+	for (size_t i = 0; i < sizeof(net_ports) / sizeof(net_ports[0]) && !rep->ports_all; i++) {
+		size_t before = ports->n;
+
+		if (!filters_acts_have(acts, n, net_ports[i].action))
+			continue;
+		fc->net_action = net_ports[i].action;
+		if (!cond_prefix_bound(c, fields_lookup(net_ports[i].field), filters_map_net, fc, ports)) {
+			rep->ports_all = true;
+			break;
+		}
+		for (size_t k = before; k < ports->n; k++) {
+			char *end;
+			unsigned long v = strtoul(ports->v[k], &end, 10);
+
+			if (*end || !v || v > 65535)
+				rep->ports_all = true;
+		}
+	}
+}
+
 /* One compiled condition: its classes, and the opens it needs, apart for
  * reads and for modifying opens. */
 static void filters_one(struct filters_ctx *fc, const struct tg_rule *r, const struct tg_cond *c,
-			struct tg_filters_report *rep, struct tg_prefixes pfx[2])
+			struct tg_filters_report *rep, struct tg_prefixes pfx[3])
 {
 	size_t n = 0;
 	const char *const *acts = cond_actions(c, &n);
@@ -95,6 +159,7 @@ static void filters_one(struct filters_ctx *fc, const struct tg_rule *r, const s
 		rep->rule_classes |= TG_CLASS_ALL;
 	for (size_t i = 0; acts && i < n; i++)
 		rep->rule_classes |= filters_action_class(acts[i], &open);
+	filters_ports_one(fc, c, acts, n, rep, &pfx[2]);
 	if (!open)
 		return;
 	for (int k = 0; k < 2; k++) {
@@ -140,6 +205,43 @@ static void filters_drop_prefixes(struct tg_config *out)
 	out->n_prefixes = 0;
 }
 
+/* Ports the kernel passes: the rules' when every network rule names its
+ * ports (plus the config's with events), else all. */
+static int filters_set_ports(struct tg_config *out, const struct tg_config *base, bool events,
+			     const struct tg_filters_report *rep, const struct tg_prefixes *ports)
+{
+	uint16_t *v;
+	size_t n = events ? base->n_ports : 0;
+
+	/* no rule needs network events: out keeps the config's port list */
+	if (!(rep->rule_classes & TG_CLASS_NETWORK))
+		return 0;
+	if (rep->ports_all || (events && !base->n_ports)) {
+		free(out->ports);
+		out->ports = NULL;
+		out->n_ports = 0;
+		return 0;
+	}
+	v = calloc(n + ports->n, sizeof(*v));
+	if (!v)
+		return -1;
+	if (n)
+		memcpy(v, base->ports, n * sizeof(*v));
+	for (size_t i = 0; i < ports->n; i++) {
+		uint16_t port = (uint16_t)strtoul(ports->v[i], NULL, 10);
+		bool dup = false;
+
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = v[k] == port;
+		if (!dup)
+			v[n++] = port;
+	}
+	free(out->ports);
+	out->ports = v;
+	out->n_ports = n;
+	return 0;
+}
+
 int filters_compile(const struct tg_ruleset *rs, const struct tg_profile *prof,
 		    const struct tg_config *base, bool events, struct tg_config *out,
 		    struct tg_filters_report *rep)
@@ -152,7 +254,8 @@ int filters_compile(const struct tg_ruleset *rs, const struct tg_profile *prof,
 		.f_target_path = fields_lookup("file.target_path"),
 		.f_type = fields_lookup("event.type"), .f_flags = fields_lookup("twinguard.open_flags"),
 	};
-	struct tg_prefixes pfx[2] = { { 0 }, { 0 } };
+	/* read prefixes, write prefixes, ports */
+	struct tg_prefixes pfx[3] = { { 0 }, { 0 }, { 0 } };
 	int err = 0;
 
 	memset(rep, 0, sizeof(*rep));
@@ -184,7 +287,9 @@ int filters_compile(const struct tg_ruleset *rs, const struct tg_profile *prof,
 				err = filters_add_prefix(out, pfx[k].v[i], k ? TG_ACC_WRITE : TG_ACC_READ);
 		out->opens_off = !out->n_prefixes;
 	}
-	cond_prefixes_free(&pfx[0]);
-	cond_prefixes_free(&pfx[1]);
+	if (!err)
+		err = filters_set_ports(out, base, events, rep, &pfx[2]);
+	for (int k = 0; k < 3; k++)
+		cond_prefixes_free(&pfx[k]);
 	return err;
 }

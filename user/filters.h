@@ -19,6 +19,7 @@ struct tg_filters_report {
 	bool opens_all;                /* some rule needs every open */
 	const char *opens_all_rule;    /* the first such rule */
 	size_t n_rule_prefixes;
+	bool ports_all;                /* some network rule needs every port */
 };
 
 /*

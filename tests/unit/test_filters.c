@@ -170,3 +170,36 @@ Test(filters, shipped_packs_bound_every_open)
 	cr_expect_eq(access_of("/usr/lib"), TG_ACC_WRITE, "library reads must stay in the kernel");
 	cr_expect_neq(access_of("/etc/shadow") & TG_ACC_READ, 0);
 }
+
+#define NET_RULE(cond) "[{\"rule\": \"n\", \"desc\": \"d\", \"output\": \"o\", \"priority\": \"warning\", " \
+		       "\"condition\": \"" cond "\"}]"
+
+Test(filters, network_rules_naming_ports_filter_ports)
+{
+	compile(NET_RULE("(event.action = connect and destination.port in (1883, 8883)) or "
+			 "(event.action = listen and source.port = 4840)"), false);
+	cr_expect_not(rep.ports_all);
+	cr_assert_eq(out.n_ports, 3, "ports: %zu", out.n_ports);
+	cr_expect(out.classes & TG_CLASS_NETWORK);
+}
+
+Test(filters, a_network_rule_without_ports_needs_every_port)
+{
+	compile(NET_RULE("event.action = connect and destination.ip = 198.51.100.2"), false);
+	cr_expect(rep.ports_all);
+	cr_expect_eq(out.n_ports, 0, "no port filter");
+}
+
+Test(filters, shipped_packs_need_every_port)
+{
+	const char *files[] = { "rules/agent.json", "rules/host.json", "rules/twin.json" };
+	struct tg_diag d;
+
+	diag_init(&d);
+	cr_assert_eq(rules_load(&rs, files, 3, &prof, &d), 0);
+	diag_free(&d);
+	cr_assert_eq(filters_compile(&rs, &prof, &base, false, &out, &rep), 0);
+	/* egress to unknown hosts and reverse shells can use any port */
+	cr_expect(rep.ports_all);
+	cr_expect_eq(out.n_ports, 0);
+}
