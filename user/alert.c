@@ -383,6 +383,36 @@ static const char *kind_name(enum tg_rule_kind k)
 	return "event";
 }
 
+/* The derived twin.* fields the rules saw (the event stream does not carry
+ * them: they come from the profile), so the SIEM sees them too. */
+static void alert_add_twin(cJSON *root, const struct tg_view *v)
+{
+	for (size_t id = 0; id < fields_count(); id++) {
+		const struct tg_field *f = fields_get((int)id);
+		char key[128], *part, *save = NULL;
+		cJSON *o = root, *val;
+
+		if (!f || strncmp(f->name, "twin.", 5) || !view_get(v, (int)id, NULL))
+			continue;
+		val = alert_field_json(v, (int)id);
+		if (!val)
+			continue;
+		snprintf(key, sizeof(key), "%s", f->name);
+		/* walk/create the objects of the dotted name; the last part is the key */
+		for (part = strtok_r(key, ".", &save); part; part = strtok_r(NULL, ".", &save)) {
+			char *next = save && *save ? save : NULL;
+
+			if (!next) {
+				set_item(o, part, val);
+				val = NULL;
+				break;
+			}
+			o = obj_child(o, part);
+		}
+		cJSON_Delete(val);
+	}
+}
+
 cJSON *engine_alert_json(const struct tg_alert *a)
 {
 	const struct tg_rule *r = a->rule;
@@ -429,5 +459,7 @@ cJSON *engine_alert_json(const struct tg_alert *a)
 	if (a->details)
 		cJSON_AddItemToObject(al, "details", cJSON_Duplicate(a->details, true));
 	set_item(tg, "alert", al);
+	if (a->view)
+		alert_add_twin(root, a->view);
 	return root;
 }

@@ -31,13 +31,15 @@
 struct tg_cand {
 	uint32_t rule;
 	uint32_t step;                 /* sequence step; 0 for other kinds */
-	/* open bucket: file.path must start with one of these for the
-	 * condition to have a chance (cond_prefix_bound); NULL = no guard */
+	/* open and exec buckets: file.path / process.executable must start
+	 * with one of these for the condition to have a chance
+	 * (cond_prefix_bound); NULL = no guard */
 	struct tg_prefixes *guard;
 };
 
 struct tg_bucket {
 	char *action;                  /* NULL = empty slot */
+	int guard_field;               /* field the candidates' guards test, -1 = none */
 	struct tg_cand *c;             /* own candidates merged with "any", in rule order */
 	size_t n;
 };
@@ -174,34 +176,56 @@ static bool ref_matches_action(const struct tg_cond_ref *r, const char *action)
 	return false;
 }
 
-/* What a predicate on another field says about an open's file.path: only
- * that an open is not another action, and has no rename/link paths. */
+struct guard_ctx {
+	const struct tg_engine_fields *f;
+	const char *action;
+};
+
+/* What a predicate on another field says about the guarded field of
+ * action's events: only that they are not another action, and that opens
+ * and execs have no rename/link paths. */
 static int guard_map(void *ctx, int field, const char *op, const char *value,
 		     struct tg_prefixes *out)
 {
-	const struct tg_engine_fields *f = ctx;
+	const struct guard_ctx *g = ctx;
 
 	(void)out;
-	if (field == f->old_path || field == f->target_path)
+	if (field == g->f->old_path || field == g->f->target_path)
 		return TG_MAP_NEVER;
-	if (field == f->action && value && !strcmp(op, "="))
-		return strcmp(value, "open") ? TG_MAP_NEVER : TG_MAP_NONE;
+	if (field == g->f->action && value && !strcmp(op, "="))
+		return strcmp(value, g->action) ? TG_MAP_NEVER : TG_MAP_NONE;
 	return TG_MAP_NONE;
+}
+
+/* The field a bucket's guards test: most opens touch paths no rule names,
+ * most execs run programs no rule names. */
+static int guard_field_of(const struct tg_engine_fields *f, const char *action)
+{
+	if (!action)
+		return -1;
+	if (!strcmp(action, "open"))
+		return f->path;
+	if (!strcmp(action, "exec"))
+		return f->exe;
+	return -1;
 }
 
 /* Most opens that reach the rules touch paths no rule names: a path guard
  * per condition skips those conditions with a prefix compare instead of an
  * evaluation (measured: the open bucket dominates replay time). */
-static struct tg_prefixes *guard_for(const struct tg_engine_fields *f, const struct tg_cond *c)
+static struct tg_prefixes *guard_for(const struct tg_engine_fields *f, const char *action,
+				     const struct tg_cond *c)
 {
+	struct guard_ctx gc = { f, action };
+	int field = guard_field_of(f, action);
 	struct tg_prefixes *g;
 
-	if (!c || f->path < 0)
+	if (!c || field < 0)
 		return NULL;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
-	if (!cond_prefix_bound(c, f->path, guard_map, (void *)f, g) ) {
+	if (!cond_prefix_bound(c, field, guard_map, &gc, g)) {
 		cond_prefixes_free(g);
 		free(g);
 		return NULL;
@@ -235,8 +259,7 @@ static struct tg_cand *cands_for(const struct tg_engine_fields *f, const struct 
 		if (!(action ? ref_matches_action(&refs[i], action) : !ref_actions(&refs[i], &na)))
 			continue;
 		c[*n] = (struct tg_cand){ refs[i].rule, refs[i].step, NULL };
-		if (action && !strcmp(action, "open"))
-			c[*n].guard = guard_for(f, refs[i].cond);
+		c[*n].guard = guard_for(f, action, refs[i].cond);
 		(*n)++;
 	}
 	return c;
@@ -276,6 +299,7 @@ static int index_build(struct tg_engine *e)
 		if (!e->bk[i].action)
 			continue;
 		e->bk[i].c = cands_for(&e->f, refs, n_refs, e->bk[i].action, &e->bk[i].n);
+		e->bk[i].guard_field = guard_field_of(&e->f, e->bk[i].action);
 		if (!e->bk[i].c)
 			goto cleanup;
 	}
@@ -789,7 +813,8 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 		n = bk->n;
 		ev.action = bk->action;
 	}
-	path = view_str(v, e->f.path);
+	/* the value the candidates' guards test (NULL: no guards here) */
+	path = bk && bk->guard_field >= 0 ? view_str(v, bk->guard_field) : NULL;
 	for (i = 0; i < n;) {
 		uint32_t ri = c[i].rule;
 		const struct tg_rule *rule = &e->rs->rules[ri];

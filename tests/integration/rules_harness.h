@@ -79,6 +79,8 @@
 #define TG_RULES_HARNESS_H
 
 #include <cjson/cJSON.h>
+#include "diag.h"
+#include "rules.h"
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -551,12 +553,22 @@ RH_API void rh_setup_sh(const char *fmt, ...)
  * must not contain single quotes. Asserts exit 0; returns the pid. */
 RH_API pid_t rh_run_under_dpkg(const char *cmd)
 {
+	/* serialised: dpkg takes its frontend lock and fails at once when a
+	 * parallel test holds it; the flock goes with the fd */
+	int fd = open("/run/lock/rh-dpkg.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int64_t deadline = rh_now_ms() + RH_LOCK_MS;
 	char buf[4096];
 	pid_t pid;
 
 	cr_assert_null(strchr(cmd, '\''), "rh_run_under_dpkg: no single quotes: %s", cmd);
+	cr_assert_geq(fd, 0, "open /run/lock/rh-dpkg.lock: %s", strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		cr_assert(rh_now_ms() < deadline, "dpkg lock busy for %d ms", RH_LOCK_MS);
+		rh_nap();
+	}
 	snprintf(buf, sizeof(buf), "dpkg --pre-invoke='%s' --configure -a", cmd);
 	pid = rh_run(buf);
+	close(fd);
 	rh_assert_ok("dpkg hook");
 	return pid;
 }
@@ -1432,6 +1444,39 @@ RH_API void rh_cleanup(void)
 		rh_g.tmpdir[0] = 0;
 	}
 	rh_g.tool[0] = 0;
+}
+
+/*
+ * Every rule of the pack has a test in this file, and every tested rule
+ * exists. The names come from the real loader, not from a second JSON
+ * reader: what the agent loads is what the tests cover.
+ */
+RH_API void rh_expect_pack_covered(const char *pack, const char *const *covered, size_t n,
+				   const char *test_file)
+{
+	const char *files[] = { pack };
+	struct tg_ruleset rs;
+	struct tg_diag d;
+	bool *seen = calloc(n ? n : 1, sizeof(*seen));
+
+	cr_assert_not_null(seen);
+	memset(&rs, 0, sizeof(rs));
+	diag_init(&d);
+	cr_assert_eq(rules_load(&rs, files, 1, NULL, &d), 0, "%s does not load", pack);
+	for (size_t r = 0; r < rs.n_rules; r++) {
+		bool found = false;
+
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(rs.rules[r].name, covered[i]))
+				found = seen[i] = true;
+		cr_expect(found, "rule '%s' of %s has no test in %s", rs.rules[r].name, pack, test_file);
+	}
+	for (size_t i = 0; i < n; i++)
+		cr_expect(seen[i], "tested rule '%s' is not in %s", covered[i], pack);
+	cr_expect_eq(rs.n_rules, n, "%s has %zu rules, %s tests %zu", pack, rs.n_rules, test_file, n);
+	rules_free(&rs);
+	diag_free(&d);
+	free(seen);
 }
 
 #endif /* TG_RULES_HARNESS_H */

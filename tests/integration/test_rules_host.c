@@ -95,60 +95,12 @@ static void copy_true(const char *path)
 	rh_setup_sh("cp /usr/bin/true '%s' && chmod 0755 '%s'", path, path);
 }
 
-/* rules/host.json without its // comments (outside strings), parsed. */
-static cJSON *load_pack(const char *path)
-{
-	char *text = rh_file_read(path), *w = text;
-	bool str = false, esc = false;
-	cJSON *j;
-
-	for (const char *r = text; *r; r++) {
-		if (str) {
-			if (esc)
-				esc = false;
-			else if (*r == '\\')
-				esc = true;
-			else if (*r == '"')
-				str = false;
-		} else if (*r == '"') {
-			str = true;
-		} else if (r[0] == '/' && r[1] == '/') {
-			while (r[1] && r[1] != '\n')
-				r++;
-			continue;
-		}
-		*w++ = *r;
-	}
-	*w = 0;
-	j = cJSON_Parse(text);
-	cr_assert(cJSON_IsArray(j), "%s does not parse as a JSON array once comments are gone", path);
-	free(text);
-	return j;
-}
 
 /* Every rule of the pack has a test here, and every rule tested exists. */
 Test(host, every_rule_has_a_test)
 {
-	cJSON *pack = load_pack(RH_RULES_DIR "/host.json"), *it;
-	size_t n = 0, ncov = sizeof(covered) / sizeof(covered[0]);
-	bool seen[sizeof(covered) / sizeof(covered[0])] = { false };
-
-	cJSON_ArrayForEach(it, pack) {
-		const char *name = rh_jstr(it, "rule");
-		bool found = false;
-
-		if (!name)
-			continue;
-		n++;
-		for (size_t i = 0; i < ncov; i++)
-			if (!strcmp(name, covered[i]))
-				found = seen[i] = true;
-		cr_expect(found, "rule '%s' of rules/host.json has no test in %s", name, __FILE__);
-	}
-	for (size_t i = 0; i < ncov; i++)
-		cr_expect(seen[i], "tested rule '%s' is not in rules/host.json", covered[i]);
-	cr_expect_eq(n, ncov, "rules/host.json has %zu rules, this file tests %zu", n, ncov);
-	cJSON_Delete(pack);
+	rh_expect_pack_covered(RH_RULES_DIR "/host.json", covered, sizeof(covered) / sizeof(covered[0]),
+			       __FILE__);
 }
 
 /* Everyday admin and developer work raises no host alert at all: package

@@ -934,3 +934,19 @@ Test(engine, open_path_guard_skips_only_impossible_conditions)
 	cr_assert_eq(g_ngot, 4, "the guarded first step did not start the sequence");
 	cr_assert_str_eq(g_got[3].rule, "seq");
 }
+
+/* The derived twin.* fields a rule saw travel with the alert: the event
+ * stream does not carry them, the SIEM would not see them otherwise. */
+Test(engine, alert_carries_derived_twin_fields)
+{
+	struct tg_view *v;
+
+	rule_event("svc", "event.action = exec and twin.process.role = service");
+	engine_start(16);
+	v = proc_ev("exec", 10, "E10", "", 0, "/opt/twin/bin/engine", NULL);
+	cr_assert_eq(view_add_str(v, F("twin.process.role"), "service", 7), 0);
+	eval_at(v, 1);
+	cr_assert_eq(g_ngot, 1);
+	cr_expect_str_eq(jstr(g_got[0].line, "twin.process.role"), "service");
+	cr_expect_str_eq(jstr(g_got[0].line, "event.kind"), "alert");
+}
