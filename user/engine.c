@@ -20,6 +20,7 @@
 #include "alert.h"
 #include "cond.h"
 #include "engine.h"
+#include "engine_guard.h"
 #include "engine_state.h"
 #include "fields.h"
 #include "rules.h"
@@ -44,12 +45,6 @@ struct tg_bucket {
 	size_t n;
 };
 
-/* Field ids looked up once. -1 when the registry lacks the field. */
-struct tg_engine_fields {
-	int action, entity, anc_entity, user, container;
-	int pid, exe, path, dip, dport, daddr;
-	int old_path, target_path;
-};
 
 struct tg_engine {
 	const struct tg_ruleset *rs;
@@ -176,73 +171,6 @@ static bool ref_matches_action(const struct tg_cond_ref *r, const char *action)
 	return false;
 }
 
-struct guard_ctx {
-	const struct tg_engine_fields *f;
-	const char *action;
-};
-
-/* What a predicate on another field says about the guarded field of
- * action's events: only that they are not another action, and that opens
- * and execs have no rename/link paths. */
-static int guard_map(void *ctx, int field, const char *op, const char *value,
-		     struct tg_prefixes *out)
-{
-	const struct guard_ctx *g = ctx;
-
-	(void)out;
-	if (field == g->f->old_path || field == g->f->target_path)
-		return TG_MAP_NEVER;
-	if (field == g->f->action && value && !strcmp(op, "="))
-		return strcmp(value, g->action) ? TG_MAP_NEVER : TG_MAP_NONE;
-	return TG_MAP_NONE;
-}
-
-/* The field a bucket's guards test: most opens touch paths no rule names,
- * most execs run programs no rule names. */
-static int guard_field_of(const struct tg_engine_fields *f, const char *action)
-{
-	if (!action)
-		return -1;
-	if (!strcmp(action, "open"))
-		return f->path;
-	if (!strcmp(action, "exec"))
-		return f->exe;
-	return -1;
-}
-
-/* Most opens that reach the rules touch paths no rule names: a path guard
- * per condition skips those conditions with a prefix compare instead of an
- * evaluation (measured: the open bucket dominates replay time). */
-static struct tg_prefixes *guard_for(const struct tg_engine_fields *f, const char *action,
-				     const struct tg_cond *c)
-{
-	struct guard_ctx gc = { f, action };
-	int field = guard_field_of(f, action);
-	struct tg_prefixes *g;
-
-	if (!c || field < 0)
-		return NULL;
-	g = calloc(1, sizeof(*g));
-	if (!g)
-		return NULL;
-	if (!cond_prefix_bound(c, field, guard_map, &gc, g)) {
-		cond_prefixes_free(g);
-		free(g);
-		return NULL;
-	}
-	return g;
-}
-
-static bool guard_pass(const struct tg_prefixes *g, const char *path)
-{
-	if (!g || !path)
-		return true;
-	for (size_t i = 0; i < g->n; i++)
-		if (!strncmp(path, g->v[i], strlen(g->v[i])))
-			return true;
-	return false;
-}
-
 /* Candidates of one bucket (action != NULL) or of the "any" list. */
 static struct tg_cand *cands_for(const struct tg_engine_fields *f, const struct tg_cond_ref *refs,
 				 size_t n_refs, const char *action, size_t *n)
@@ -259,7 +187,7 @@ static struct tg_cand *cands_for(const struct tg_engine_fields *f, const struct 
 		if (!(action ? ref_matches_action(&refs[i], action) : !ref_actions(&refs[i], &na)))
 			continue;
 		c[*n] = (struct tg_cand){ refs[i].rule, refs[i].step, NULL };
-		c[*n].guard = guard_for(f, action, refs[i].cond);
+		c[*n].guard = engine_guard_for(f, action, refs[i].cond);
 		(*n)++;
 	}
 	return c;
@@ -299,7 +227,7 @@ static int index_build(struct tg_engine *e)
 		if (!e->bk[i].action)
 			continue;
 		e->bk[i].c = cands_for(&e->f, refs, n_refs, e->bk[i].action, &e->bk[i].n);
-		e->bk[i].guard_field = guard_field_of(&e->f, e->bk[i].action);
+		e->bk[i].guard_field = engine_guard_field(&e->f, e->bk[i].action);
 		if (!e->bk[i].c)
 			goto cleanup;
 	}
@@ -823,13 +751,13 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 			uint32_t mask = 0;
 
 			for (; i < n && c[i].rule == ri; i++)
-				if (guard_pass(c[i].guard, path))
+				if (engine_guard_pass(c[i].guard, path))
 					mask |= 1u << c[i].step;
 			if (mask)
 				seq_event(&ev, ri, mask);
 			continue;
 		}
-		if (!guard_pass(c[i++].guard, path))
+		if (!engine_guard_pass(c[i++].guard, path))
 			continue;
 		if (rule->cond && !cond_eval(rule->cond, v))
 			continue;
