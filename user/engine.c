@@ -35,7 +35,7 @@ struct tg_cand {
 	/* open and exec buckets: file.path / process.executable must start
 	 * with one of these for the condition to have a chance
 	 * (cond_prefix_bound); NULL = no guard */
-	struct tg_prefixes *guard;
+	struct tg_guard *guard;
 };
 
 struct tg_bucket {
@@ -292,8 +292,7 @@ void engine_free(struct tg_engine *e)
 	for (i = 0; e->bk && i <= e->bk_mask; i++) {
 		free(e->bk[i].action);
 		for (size_t k = 0; e->bk[i].c && k < e->bk[i].n; k++) {
-			cond_prefixes_free(e->bk[i].c[k].guard);
-			free(e->bk[i].c[k].guard);
+			engine_guard_free(e->bk[i].c[k].guard);
 		}
 		free(e->bk[i].c);
 	}
@@ -718,7 +717,8 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 	const struct tg_bucket *bk = NULL;
 	const struct tg_cand *c;
 	const char *action, *path;
-	size_t n, i;
+	const struct tg_val *gv;
+	size_t n, i, plen = 0;
 
 	if (!e || !v)
 		return;
@@ -742,7 +742,9 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 		ev.action = bk->action;
 	}
 	/* the value the candidates' guards test (NULL: no guards here) */
-	path = bk && bk->guard_field >= 0 ? view_str(v, bk->guard_field) : NULL;
+	path = NULL;
+	if (bk && bk->guard_field >= 0 && view_get(v, bk->guard_field, &gv))
+		path = gv[0].s, plen = gv[0].len;
 	for (i = 0; i < n;) {
 		uint32_t ri = c[i].rule;
 		const struct tg_rule *rule = &e->rs->rules[ri];
@@ -751,13 +753,13 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 			uint32_t mask = 0;
 
 			for (; i < n && c[i].rule == ri; i++)
-				if (engine_guard_pass(c[i].guard, path))
+				if (engine_guard_pass(c[i].guard, path, plen))
 					mask |= 1u << c[i].step;
 			if (mask)
 				seq_event(&ev, ri, mask);
 			continue;
 		}
-		if (!engine_guard_pass(c[i++].guard, path))
+		if (!engine_guard_pass(c[i++].guard, path, plen))
 			continue;
 		if (rule->cond && !cond_eval(rule->cond, v))
 			continue;

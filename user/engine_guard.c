@@ -47,33 +47,43 @@ int engine_guard_field(const struct tg_engine_fields *f, const char *action)
 /* Most opens that reach the rules touch paths no rule names: a path guard
  * per condition skips those conditions with a prefix compare instead of an
  * evaluation (measured: the open bucket dominates replay time). */
-struct tg_prefixes *engine_guard_for(const struct tg_engine_fields *f, const char *action,
-				     const struct tg_cond *c)
+struct tg_guard *engine_guard_for(const struct tg_engine_fields *f, const char *action,
+				  const struct tg_cond *c)
 {
 	struct guard_ctx gc = { f, action };
 	int field = engine_guard_field(f, action);
-	struct tg_prefixes *g;
+	struct tg_prefixes p = { 0 };
+	struct tg_guard *g;
 
-	if (!c || field < 0)
-		return NULL;
+	if (!c || field < 0 || !cond_prefix_bound(c, field, guard_map, &gc, &p))
+		goto none;
 	g = calloc(1, sizeof(*g));
-	if (!g)
-		return NULL;
-	if (!cond_prefix_bound(c, field, guard_map, &gc, g)) {
-		cond_prefixes_free(g);
+	if (!g || !(g->len = calloc(p.n ? p.n : 1, sizeof(*g->len)))) {
 		free(g);
-		return NULL;
+		goto none;
 	}
+	/* an empty prefix matches everything: no guard at all */
+	for (size_t i = 0; i < p.n; i++)
+		if (!(g->len[i] = strlen(p.v[i]))) {
+			free(g->len);
+			free(g);
+			goto none;
+		}
+	g->v = p.v;
+	g->n = p.n;
 	return g;
+none:
+	cond_prefixes_free(&p);
+	return NULL;
 }
 
-bool engine_guard_pass(const struct tg_prefixes *g, const char *path)
+void engine_guard_free(struct tg_guard *g)
 {
-	if (!g || !path)
-		return true;
+	if (!g)
+		return;
 	for (size_t i = 0; i < g->n; i++)
-		if (!strncmp(path, g->v[i], strlen(g->v[i])))
-			return true;
-	return false;
+		free(g->v[i]);
+	free(g->v);
+	free(g->len);
+	free(g);
 }
-
