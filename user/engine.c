@@ -41,6 +41,7 @@ struct tg_cand {
 struct tg_bucket {
 	char *action;                  /* NULL = empty slot */
 	int guard_field;               /* field the candidates' guards test, -1 = none */
+	struct tg_guard_index *gi;     /* the candidates' guards, indexed; NULL = none */
 	struct tg_cand *c;             /* own candidates merged with "any", in rule order */
 	size_t n;
 };
@@ -230,6 +231,16 @@ static int index_build(struct tg_engine *e)
 		e->bk[i].guard_field = engine_guard_field(&e->f, e->bk[i].action);
 		if (!e->bk[i].c)
 			goto cleanup;
+		if (e->bk[i].guard_field >= 0) {
+			struct tg_guard **g = calloc(e->bk[i].n ? e->bk[i].n : 1, sizeof(*g));
+
+			if (!g)
+				goto cleanup;
+			for (j = 0; j < e->bk[i].n; j++)
+				g[j] = e->bk[i].c[j].guard;
+			e->bk[i].gi = engine_guard_index(g, e->bk[i].n);
+			free(g);
+		}
 	}
 	e->any = cands_for(&e->f, refs, n_refs, NULL, &e->n_any);
 	if (!e->any)
@@ -291,9 +302,9 @@ void engine_free(struct tg_engine *e)
 		return;
 	for (i = 0; e->bk && i <= e->bk_mask; i++) {
 		free(e->bk[i].action);
-		for (size_t k = 0; e->bk[i].c && k < e->bk[i].n; k++) {
+		for (size_t k = 0; e->bk[i].c && k < e->bk[i].n; k++)
 			engine_guard_free(e->bk[i].c[k].guard);
-		}
+		engine_guard_index_free(e->bk[i].gi);
 		free(e->bk[i].c);
 	}
 	free(e->bk);
@@ -716,9 +727,10 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 	struct tg_ev ev = { .e = e, .v = v, .fn = fn, .ctx = ctx };
 	const struct tg_bucket *bk = NULL;
 	const struct tg_cand *c;
-	const char *action, *path;
+	const char *action;
 	const struct tg_val *gv;
-	size_t n, i, plen = 0;
+	const uint8_t *pass = NULL;
+	size_t n, i;
 
 	if (!e || !v)
 		return;
@@ -741,10 +753,11 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 		n = bk->n;
 		ev.action = bk->action;
 	}
-	/* the value the candidates' guards test (NULL: no guards here) */
-	path = NULL;
-	if (bk && bk->guard_field >= 0 && view_get(v, bk->guard_field, &gv))
-		path = gv[0].s, plen = gv[0].len;
+	/* which candidates the guards let through (NULL: all) */
+	if (bk && bk->gi)
+		pass = view_get(v, bk->guard_field, &gv) ?
+		       engine_guard_eval(bk->gi, gv[0].s, gv[0].len) :
+		       engine_guard_eval(bk->gi, NULL, 0);
 	for (i = 0; i < n;) {
 		uint32_t ri = c[i].rule;
 		const struct tg_rule *rule = &e->rs->rules[ri];
@@ -753,14 +766,17 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 			uint32_t mask = 0;
 
 			for (; i < n && c[i].rule == ri; i++)
-				if (engine_guard_pass(c[i].guard, path, plen))
+				if (!pass || pass[i])
 					mask |= 1u << c[i].step;
 			if (mask)
 				seq_event(&ev, ri, mask);
 			continue;
 		}
-		if (!engine_guard_pass(c[i++].guard, path, plen))
+		if (pass && !pass[i]) {
+			i++;
 			continue;
+		}
+		i++;
 		if (rule->cond && !cond_eval(rule->cond, v))
 			continue;
 		if (rule->kind == TG_RULE_THRESHOLD)

@@ -87,3 +87,80 @@ void engine_guard_free(struct tg_guard *g)
 	free(g->len);
 	free(g);
 }
+
+static unsigned guard_key(const char *p, size_t len)
+{
+	return len >= 2 ? (unsigned char)p[1] : 256;
+}
+
+struct tg_guard_index *engine_guard_index(struct tg_guard *const *guards, size_t n)
+{
+	struct tg_guard_index *gi;
+	uint32_t count[258] = { 0 }, fill[258];
+	size_t total = 0;
+	bool any = false;
+
+	for (size_t k = 0; k < n; k++) {
+		for (size_t j = 0; guards[k] && j < guards[k]->n; j++)
+			count[guard_key(guards[k]->v[j], guards[k]->len[j])]++;
+		total += guards[k] ? guards[k]->n : 0;
+		any |= guards[k] != NULL;
+	}
+	if (!any || !(gi = calloc(1, sizeof(*gi))))
+		return NULL;
+	gi->e = calloc(total ? total : 1, sizeof(*gi->e));
+	gi->base = calloc(n ? n : 1, 1);
+	gi->pass = calloc(n ? n : 1, 1);
+	if (!gi->e || !gi->base || !gi->pass) {
+		engine_guard_index_free(gi);
+		return NULL;
+	}
+	for (unsigned b = 0; b < 257; b++)
+		gi->start[b + 1] = gi->start[b] + count[b];
+	memcpy(fill, gi->start, sizeof(fill));
+	for (size_t k = 0; k < n; k++) {
+		gi->base[k] = guards[k] == NULL;
+		for (size_t j = 0; guards[k] && j < guards[k]->n; j++) {
+			unsigned b = guard_key(guards[k]->v[j], guards[k]->len[j]);
+
+			gi->e[fill[b]++] = (struct tg_guard_entry){ guards[k]->v[j],
+								    (uint32_t)guards[k]->len[j],
+								    (uint32_t)k };
+		}
+	}
+	gi->n_cands = n;
+	return gi;
+}
+
+void engine_guard_index_free(struct tg_guard_index *gi)
+{
+	if (!gi)
+		return;
+	free(gi->e);
+	free(gi->base);
+	free(gi->pass);
+	free(gi);
+}
+
+static void guard_scan(struct tg_guard_index *gi, unsigned b, const char *v, size_t len)
+{
+	for (uint32_t i = gi->start[b]; i < gi->start[b + 1]; i++) {
+		const struct tg_guard_entry *e = &gi->e[i];
+
+		if (!gi->pass[e->cand] && e->len <= len && !memcmp(v, e->pfx, e->len))
+			gi->pass[e->cand] = 1;
+	}
+}
+
+const uint8_t *engine_guard_eval(struct tg_guard_index *gi, const char *value, size_t len)
+{
+	memcpy(gi->pass, gi->base, gi->n_cands);
+	if (!value) {
+		memset(gi->pass, 1, gi->n_cands);
+		return gi->pass;
+	}
+	if (len >= 2)
+		guard_scan(gi, (unsigned char)value[1], value, len);
+	guard_scan(gi, 256, value, len);
+	return gi->pass;
+}

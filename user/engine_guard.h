@@ -4,6 +4,7 @@
 #define TG_ENGINE_GUARD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include "cond.h"
 
@@ -39,5 +40,31 @@ static inline bool engine_guard_pass(const struct tg_guard *g, const char *value
 			return true;
 	return false;
 }
+
+/*
+ * A bucket's guards indexed by the byte after the leading '/', so an event
+ * compares only the prefixes that can match it, once each, instead of
+ * every prefix of every candidate (measured: that loop was half the engine
+ * time on opens).
+ */
+struct tg_guard_entry {
+	const char *pfx;
+	uint32_t len;
+	uint32_t cand;
+};
+
+struct tg_guard_index {
+	struct tg_guard_entry *e;      /* grouped by key byte */
+	uint32_t start[258];           /* entries of key b: [start[b], start[b+1]); 256 = any */
+	uint8_t *base;                 /* per candidate: 1 = no guard, always passes */
+	uint8_t *pass;                 /* scratch, one event at a time */
+	size_t n_cands;
+};
+
+/* NULL when no candidate has a guard (or out of memory: then no skipping). */
+struct tg_guard_index *engine_guard_index(struct tg_guard *const *guards, size_t n);
+void engine_guard_index_free(struct tg_guard_index *gi);
+/* Fills gi->pass for value (len bytes); returns it. */
+const uint8_t *engine_guard_eval(struct tg_guard_index *gi, const char *value, size_t len);
 
 #endif

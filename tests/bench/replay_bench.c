@@ -267,8 +267,14 @@ int main(int argc, char **argv)
 	}
 	stats_print("engine", e, n, el, alerts);
 	engine_free(e);
+	e = NULL;
 
-	/* cJSON_Parse + view_fill + engine_eval, per line */
+	/* cJSON_Parse + view_fill + engine_eval, per line (skipped with
+	 * RB_ENGINE_ONLY set, to profile the engine alone) */
+	if (getenv("RB_ENGINE_ONLY")) {
+		err = 0;
+		goto cleanup;
+	}
 	e = engine_new(&rs, &lim);
 	v = malloc(sizeof(*v));
 	if (!e || !v) {
