@@ -202,15 +202,13 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(tg_h_unlink, struct pt_regs *regs, long ret)
 {
 	struct tg_scratch *s = tg_sc_start(TG_EV_UNLINK, regs, ret);
+	bool at = tg_variant(regs) == TG_V_AT;
 
 	if (!s)
 		return 0;
-	if (tg_variant(regs) == TG_V_AT) {
+	if (at)
 		s->ev.u.file.flags = tg_arg(regs, 2);
-		tg_str_name(s, 0, (int)tg_arg(regs, 0), (const char *)tg_arg(regs, 1));
-	} else {
-		tg_str_name(s, 0, TG_AT_FDCWD, (const char *)tg_arg(regs, 0));
-	}
+	tg_str_path_arg(s, 0, regs, at);
 	tg_submit(s);
 	return 0;
 }
@@ -226,10 +224,10 @@ static __always_inline int tg_two_paths(struct pt_regs *regs, long ret, __u16 ty
 	if (v == TG_V_AT || v == TG_V_AT2) {
 		if (v == TG_V_AT2 || type == TG_EV_LINK)
 			s->ev.u.file.flags = tg_arg(regs, 4);
-		tg_str_name(s, 0, (int)tg_arg(regs, 0), (const char *)tg_arg(regs, 1));
+		tg_str_path_arg(s, 0, regs, true);
 		tg_str_name(s, 2, (int)tg_arg(regs, 2), (const char *)tg_arg(regs, 3));
 	} else {
-		tg_str_name(s, 0, TG_AT_FDCWD, (const char *)tg_arg(regs, 0));
+		tg_str_path_arg(s, 0, regs, false);
 		tg_str_name(s, 2, TG_AT_FDCWD, (const char *)tg_arg(regs, 1));
 	}
 	return tg_submit(s);
@@ -279,14 +277,13 @@ int BPF_PROG(tg_h_chmod, struct pt_regs *regs, long ret)
 		s->ev.u.file.fd = tg_arg(regs, 0);
 		s->ev.u.file.mode = tg_arg(regs, 1);
 		tg_str_fd(s, 0, s->ev.u.file.fd);
-	} else if (v == TG_V_AT || v == TG_V_AT2) {
-		s->ev.u.file.mode = tg_arg(regs, 2);
+	} else {
+		bool at = v == TG_V_AT || v == TG_V_AT2;
+
+		s->ev.u.file.mode = tg_arg(regs, at ? 2 : 1);
 		if (v == TG_V_AT2)
 			s->ev.u.file.flags = tg_arg(regs, 3);
-		tg_str_name(s, 0, (int)tg_arg(regs, 0), (const char *)tg_arg(regs, 1));
-	} else {
-		s->ev.u.file.mode = tg_arg(regs, 1);
-		tg_str_name(s, 0, TG_AT_FDCWD, (const char *)tg_arg(regs, 0));
+		tg_str_path_arg(s, 0, regs, at);
 	}
 	tg_submit(s);
 	return 0;
@@ -306,11 +303,10 @@ int BPF_PROG(tg_h_chown, struct pt_regs *regs, long ret)
 	if (v == TG_V_FD) {
 		s->ev.u.file.fd = tg_arg(regs, 0);
 		tg_str_fd(s, 0, s->ev.u.file.fd);
-	} else if (v == TG_V_AT) {
-		s->ev.u.file.flags = tg_arg(regs, 4);
-		tg_str_name(s, 0, (int)tg_arg(regs, 0), (const char *)tg_arg(regs, 1));
 	} else {
-		tg_str_name(s, 0, TG_AT_FDCWD, (const char *)tg_arg(regs, 0));
+		if (v == TG_V_AT)
+			s->ev.u.file.flags = tg_arg(regs, 4);
+		tg_str_path_arg(s, 0, regs, v == TG_V_AT);
 	}
 	tg_submit(s);
 	return 0;
@@ -338,16 +334,12 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(tg_h_mkdir, struct pt_regs *regs, long ret)
 {
 	struct tg_scratch *s = tg_sc_start(TG_EV_MKDIR, regs, ret);
+	bool at = tg_variant(regs) == TG_V_AT;
 
 	if (!s)
 		return 0;
-	if (tg_variant(regs) == TG_V_AT) {
-		s->ev.u.file.mode = tg_arg(regs, 2);
-		tg_str_name(s, 0, (int)tg_arg(regs, 0), (const char *)tg_arg(regs, 1));
-	} else {
-		s->ev.u.file.mode = tg_arg(regs, 1);
-		tg_str_name(s, 0, TG_AT_FDCWD, (const char *)tg_arg(regs, 0));
-	}
+	s->ev.u.file.mode = tg_arg(regs, at ? 2 : 1);
+	tg_str_path_arg(s, 0, regs, at);
 	tg_submit(s);
 	return 0;
 }

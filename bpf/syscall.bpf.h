@@ -104,6 +104,17 @@ static __always_inline void tg_str_name(struct tg_scratch *s, int idx, int dirfd
 	tg_str_base(s, idx + 1, dirfd, upath);
 }
 
+/* The path argument of an "*at" call (dirfd in arg 0, path in arg 1) or
+ * of its plain form (path in arg 0, relative to the cwd) into str idx. */
+static __always_inline void tg_str_path_arg(struct tg_scratch *s, int idx, struct pt_regs *regs,
+					    bool at)
+{
+	if (at)
+		tg_str_name(s, idx, (int)tg_arg(regs, 0), (const char *)tg_arg(regs, 1));
+	else
+		tg_str_name(s, idx, TG_AT_FDCWD, (const char *)tg_arg(regs, 0));
+}
+
 /* Resolved path of an fd into str 0 (fchmod, ftruncate, finit_module...). */
 static __always_inline struct file *tg_str_fd(struct tg_scratch *s, int idx, long fd)
 {
