@@ -31,6 +31,17 @@ static __always_inline __u32 tg_open_access(__u32 flags)
 	return bits;
 }
 
+/* Remember a reported write open until its close (integrity re-hash). */
+static __always_inline void tg_track_write(__u64 flags, long fd)
+{
+	struct tg_settings *cfg = tg_settings_get();
+	struct tg_wfd_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (int)fd };
+	__u8 one = 1;
+
+	if (cfg && (cfg->flags & TG_S_CLOSE_WRITES) && (tg_open_access(flags) & TG_ACC_WRITE))
+		bpf_map_update_elem(&tg_wfds, &k, &one, BPF_ANY);
+}
+
 /* LPM lookup on the first TG_PREFIX_MAX bytes of a string at src. */
 static __always_inline bool tg_prefix_lookup(struct tg_scratch *s, __u32 len, __u32 access)
 {
@@ -194,6 +205,29 @@ int BPF_PROG(tg_h_open, struct pt_regs *regs, long ret)
 	s->ev.u.file.ino = BPF_CORE_READ(f, f_inode, i_ino);
 	s->ev.u.file.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
 	tg_str_from_walk(s, 0, start, len);
+	if (tg_submit(s) == 0)
+		tg_track_write(a.flags, ret);
+	return 0;
+}
+
+/* A close of a tracked write fd: one lookup for every close otherwise. The
+ * record carries only the fd; userspace knows its path from the open. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tg_h_close, struct pt_regs *regs, long ret)
+{
+	struct tg_wfd_key k = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct tg_scratch *s;
+
+	if (ret != 0)
+		return 0;
+	k.fd = (int)tg_arg(regs, 0);
+	if (!bpf_map_lookup_elem(&tg_wfds, &k))
+		return 0;
+	bpf_map_delete_elem(&tg_wfds, &k);
+	s = tg_sc_start(TG_EV_CLOSE, regs, ret);
+	if (!s)
+		return 0;
+	s->ev.u.file.fd = k.fd;
 	tg_submit(s);
 	return 0;
 }

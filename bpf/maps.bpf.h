@@ -77,6 +77,16 @@ struct {
 	__type(value, __u8);
 } tg_net_ports SEC(".maps");
 
+/* Reported write opens awaiting their close (TG_S_CLOSE_WRITES). LRU: an
+ * fd closed implicitly (exit, exec, dup2) is never seen closing, so its
+ * entry ages out; userspace treats process exit as the close. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct tg_wfd_key);
+	__type(value, __u8);
+} tg_wfds SEC(".maps");
+
 /* Two flow maps: the kernel adds to tg_settings.flow_gen's map while
  * userspace drains the other one a full period after it went idle, so a
  * drain never races an in-flight add (docs/design.md). */

@@ -19,6 +19,8 @@
 #include "ecs.h"
 #include "event.h"
 #include "filters.h"
+#include "integrity.h"
+#include "manifest.h"
 #include "output.h"
 #include "path.h"
 #include "preflight.h"
@@ -43,6 +45,7 @@ struct tg_agent {
 	struct tg_output *out;
 	const struct tg_agent_opts *opts;
 	struct tg_detect *det;    /* profile + rules + engine, swapped whole on reload */
+	struct tg_integrity *ig;  /* model/config integrity; NULL when off */
 	uint64_t alerts;
 	bool events;
 	uint64_t user_filtered;   /* name-based file events outside the prefixes */
@@ -112,18 +115,39 @@ static int agent_on_event(void *ctx, const struct tg_event *ev, size_t size)
 	struct tg_agent *a = ctx;
 	bool wanted;
 
+	cJSON *j = NULL;
+
 	if (!event_valid(ev, size)) {
 		a->invalid++;
+		return 0;
+	}
+	if (ev->hdr.type == TG_EV_CLOSE) {
+		/* only the integrity checker asks for closes */
+		if (a->ig)
+			integrity_close(a->ig, ev->hdr.tgid, ev->u.file.fd);
 		return 0;
 	}
 	track_event(a->pt, ev);
 	wanted = agent_file_wanted(a, ev);
 	if (!wanted)
 		a->user_filtered++;
+	if (a->det || a->ig || (a->events && wanted))
+		j = ecs_event(&a->ecs, ev);
+	if (a->ig && j)
+		integrity_observe(a->ig, ev, j);
 	if (a->det || (a->events && wanted))
-		agent_emit(a, ecs_event(&a->ecs, ev), ev->hdr.ts_ns, wanted);
+		agent_emit(a, j, ev->hdr.ts_ns, wanted);
+	else
+		cJSON_Delete(j);
 	track_exit(a->pt, ev);
 	return 0;
+}
+
+static void agent_on_integrity(void *ctx, cJSON *j)
+{
+	struct tg_agent *a = ctx;
+
+	agent_emit(a, j, agent_now_ns(CLOCK_BOOTTIME), true);
 }
 
 static void agent_on_flow(void *ctx, const struct tg_flow_key *k, const struct tg_flow_val *v)
@@ -163,6 +187,21 @@ static cJSON *agent_stats_json(struct tg_agent *a)
 		cJSON_AddNumberToObject(j, "rule_states", (double)es.states);
 		cJSON_AddNumberToObject(j, "rule_state_evictions", (double)es.evictions);
 	}
+	if (a->ig) {
+		struct tg_integrity_stats is;
+		cJSON *io = cJSON_AddObjectToObject(j, "integrity");
+
+		integrity_stats(a->ig, &is);
+		cJSON_AddNumberToObject(io, "checked", (double)is.checked);
+		cJSON_AddNumberToObject(io, "mismatches", (double)is.mismatches);
+		cJSON_AddNumberToObject(io, "unknown", (double)is.unknown);
+		cJSON_AddNumberToObject(io, "missing", (double)is.missing);
+		cJSON_AddNumberToObject(io, "updated", (double)is.updated);
+		cJSON_AddNumberToObject(io, "errors", (double)is.errors);
+		cJSON_AddNumberToObject(io, "overflows", (double)is.overflows);
+		cJSON_AddNumberToObject(io, "rescans", (double)is.rescans);
+		cJSON_AddNumberToObject(io, "queued", (double)is.queued);
+	}
 	return j;
 }
 
@@ -179,9 +218,13 @@ static void agent_report(struct tg_agent *a, bool final)
 		cJSON *evo = cJSON_AddObjectToObject(rec, "event");
 		char ts[64];
 
-		if (drops != a->last_drops)
+		if (drops != a->last_drops) {
 			fprintf(stderr, "twinguard: warning: %" PRIu64 " events dropped (ring buffer full); "
 				"raise ringbuf_kb or narrow the watched prefixes\n", drops - a->last_drops);
+			/* a lost write may have hit a watched file: check them all */
+			if (a->ig && !final)
+				integrity_rescan(a->ig);
+		}
 		a->last_drops = drops;
 		ecs_timestamp(&a->ecs, agent_now_ns(CLOCK_BOOTTIME), ts, sizeof(ts));
 		cJSON_AddStringToObject(rec, "@timestamp", ts);
@@ -239,6 +282,54 @@ static int agent_load_detect(struct tg_agent *a, bool reload)
 	return 0;
 }
 
+static const char *agent_manifest_path(const struct tg_agent *a)
+{
+	if (a->opts->manifest)
+		return a->opts->manifest;
+	return a->cfg.manifest ? a->cfg.manifest : TG_DEFAULT_MANIFEST;
+}
+
+/*
+ * (Re)start the integrity checker on the loaded profile. A missing manifest
+ * turns it off with a warning (nothing to compare with); an unreadable or
+ * malformed one is an error: at start the agent refuses to run, on reload
+ * the running checker stays. Returns 0 or -1.
+ */
+static int agent_load_integrity(struct tg_agent *a)
+{
+	struct tg_integrity_opts o = {
+		.manifest = agent_manifest_path(a),
+		.queue_max = a->cfg.integrity_queue_max, .rate_mb = a->cfg.integrity_rate_mb,
+		.rescan_s = a->cfg.integrity_rescan_s,
+	};
+	struct tg_integrity *next;
+	char err[512];
+
+	if (!a->cfg.integrity || !a->det ||
+	    (!a->det->prof.model_dirs.n && !a->det->prof.config_dirs.n)) {
+		integrity_free(a->ig);
+		a->ig = NULL;
+		return 0;
+	}
+	o.prof = &a->det->prof;
+	next = integrity_new(&o, err, sizeof(err));
+	if (!next && errno == ENOENT) {
+		fprintf(stderr, "twinguard: warning: no integrity manifest at %s: model and config "
+			"integrity checks are off; create it with 'twinguard baseline'\n", o.manifest);
+		integrity_free(a->ig);
+		a->ig = NULL;
+		return 0;
+	}
+	if (!next) {
+		fprintf(stderr, "twinguard: failed to load the integrity manifest: %s; fix: restore it "
+			"or re-create it with 'twinguard baseline'\n", err);
+		return -1;
+	}
+	integrity_free(a->ig);
+	a->ig = next;
+	return 0;
+}
+
 static void agent_print_filter(const struct tg_config *k, const struct tg_filters_report *rep)
 {
 	fprintf(stderr, "twinguard: kernel filter: classes 0x%x, %zu open prefixes (%zu from rules):",
@@ -260,6 +351,9 @@ static int agent_kernel_config(struct tg_agent *a, const struct tg_config *cfg,
 	if (!det)
 		return config_clone(out, cfg);
 	if (filters_compile(&det->rs, &det->prof, cfg, a->events, out, &rep))
+		return -1;
+	out->close_writes = a->ig != NULL;
+	if (a->ig && filters_add_watch(out, &det->prof))
 		return -1;
 	if (rep.opens_all)
 		fprintf(stderr, "twinguard: note: rule '%s' can match any file, so every open is "
@@ -307,6 +401,8 @@ static void agent_reload(struct tg_agent *a)
 	a->cfg = next;
 	if (!a->opts->no_rules && agent_load_detect(a, true))
 		fprintf(stderr, "twinguard: note: config applied, rules unchanged\n");
+	if (agent_load_integrity(a))
+		fprintf(stderr, "twinguard: note: integrity checker unchanged\n");
 	if (agent_apply_kernel(a))
 		return;
 	fprintf(stderr, "twinguard: reloaded %s\n", a->config_path);
@@ -338,6 +434,8 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 		return TG_EXIT_CONFIG;
 	}
 	if (!o->no_rules && agent_load_detect(a, false))
+		return TG_EXIT_CONFIG;
+	if (agent_load_integrity(a))
 		return TG_EXIT_CONFIG;
 	po.ringbuf_bytes = (size_t)a->cfg.ringbuf_kb * 1024;
 	po.flow_map_max = a->cfg.flow_map_max;
@@ -380,6 +478,8 @@ static void agent_loop(struct tg_agent *a)
 			proctable_reap(a->pt, agent_now_ns(CLOCK_BOOTTIME), REAP_GRACE_NS);
 			next_reap = now + REAP_GRACE_NS;
 		}
+		if (a->ig)
+			integrity_poll(a->ig, agent_on_integrity, a);
 		if (g_reload) {
 			g_reload = 0;
 			agent_reload(a);
@@ -399,6 +499,7 @@ static void agent_shutdown(struct tg_agent *a)
 		probe_flows_flush(a->probe, agent_on_flow, a, true);
 		agent_report(a, true);
 	}
+	integrity_free(a->ig);
 	output_close(a->out);
 	probe_close(a->probe);
 	proctable_free(a->pt);

@@ -14,6 +14,7 @@ struct tg_agent_opts {
 	const char *rules_dir;  /* override the config's rules_dir */
 	const char *rules_local_dir;
 	const char *profile;
+	const char *manifest;   /* override the config's manifest */
 };
 
 /* Runs until SIGINT/SIGTERM; returns the process exit code. */

@@ -55,6 +55,11 @@ static const struct key_def keys[] = {
 	{ "rules_dir", K_PATH, FIELD(rules_dir), 0, 0, 0, false },
 	{ "rules_local_dir", K_PATH, FIELD(rules_local_dir), 0, 0, 0, false },
 	{ "profile", K_PATH, FIELD(profile), 0, 0, 0, false },
+	{ "integrity", K_BOOL, FIELD(integrity), 0, 0, 0, false },
+	{ "manifest", K_PATH, FIELD(manifest), 0, 0, 0, false },
+	{ "integrity_queue_max", K_UINT, FIELD(integrity_queue_max), 16, 1048576, 0, false },
+	{ "integrity_rate_mb", K_UINT, FIELD(integrity_rate_mb), 1, 100000, 0, false },
+	{ "integrity_rescan_s", K_UINT, FIELD(integrity_rescan_s), 0, 31536000, 0, false },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -456,6 +461,10 @@ void config_defaults(struct tg_config *cfg)
 	cfg->flow_map_max = 16384;
 	cfg->flow_flush_ms = 1000;
 	cfg->stats_interval_s = 60;
+	cfg->integrity = true;
+	cfg->integrity_queue_max = 1024;
+	cfg->integrity_rate_mb = 64;
+	cfg->integrity_rescan_s = 3600;
 	/*
 	 * Heap, not a literal, so config_free and callers that override the
 	 * output (free + strdup) treat it like any parsed value. If this tiny
@@ -477,6 +486,7 @@ void config_free(struct tg_config *cfg)
 	free(cfg->rules_dir);
 	free(cfg->rules_local_dir);
 	free(cfg->profile);
+	free(cfg->manifest);
 	/* Zeroed pointers and counts make a second call a no-op. */
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -511,9 +521,10 @@ int config_clone(struct tg_config *dst, const struct tg_config *src)
 	dst->rules_dir = src->rules_dir ? strdup(src->rules_dir) : NULL;
 	dst->rules_local_dir = src->rules_local_dir ? strdup(src->rules_local_dir) : NULL;
 	dst->profile = src->profile ? strdup(src->profile) : NULL;
+	dst->manifest = src->manifest ? strdup(src->manifest) : NULL;
 	if ((src->output && !dst->output) || (src->source && !dst->source) ||
 	    (src->rules_dir && !dst->rules_dir) || (src->rules_local_dir && !dst->rules_local_dir) ||
-	    (src->profile && !dst->profile))
+	    (src->profile && !dst->profile) || (src->manifest && !dst->manifest))
 		return -1;
 	if (copy_prefixes(dst, src))
 		return -1;

@@ -32,6 +32,13 @@ struct tg_config {
 	char *rules_dir;      /* shipped packs; NULL = /usr/share/twinguard/rules */
 	char *rules_local_dir;/* operator rules; NULL = /etc/twinguard/rules.d */
 	char *profile;        /* twin profile; NULL = /etc/twinguard/twin-profile.json */
+	bool integrity;       /* model/config integrity checks (needs a manifest) */
+	char *manifest;       /* NULL = /var/lib/twinguard/manifest.json */
+	unsigned integrity_queue_max;   /* files waiting for a re-hash */
+	unsigned integrity_rate_mb;     /* MiB/s the hasher may read */
+	unsigned integrity_rescan_s;    /* full re-check period, 0 = never */
+	/* Derived, not a key: the kernel reports closes of write fds. */
+	bool close_writes;
 };
 
 void config_defaults(struct tg_config *cfg);

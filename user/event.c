@@ -42,7 +42,7 @@ static const char *const type_names[TG_EV_TYPE_MAX] = {
 	[TG_EV_OPEN] = "open", [TG_EV_UNLINK] = "unlink", [TG_EV_RENAME] = "rename",
 	[TG_EV_LINK] = "link", [TG_EV_SYMLINK] = "symlink", [TG_EV_CHMOD] = "chmod",
 	[TG_EV_CHOWN] = "chown", [TG_EV_TRUNCATE] = "truncate", [TG_EV_MKDIR] = "mkdir",
-	[TG_EV_MEMFD] = "memfd_create", [TG_EV_CONNECT] = "connect", [TG_EV_ACCEPT] = "accept",
+	[TG_EV_MEMFD] = "memfd_create", [TG_EV_CLOSE] = "close", [TG_EV_CONNECT] = "connect", [TG_EV_ACCEPT] = "accept",
 	[TG_EV_BIND] = "bind", [TG_EV_LISTEN] = "listen", [TG_EV_SENDTO] = "sendto",
 	[TG_EV_FLOW] = "flow", [TG_EV_PTRACE] = "ptrace", [TG_EV_PROCESS_VM] = "process_vm",
 	[TG_EV_SETID] = "setid", [TG_EV_KILL] = "kill", [TG_EV_MODULE] = "module_load",

@@ -293,3 +293,18 @@ int filters_compile(const struct tg_ruleset *rs, const struct tg_profile *prof,
 		cond_prefixes_free(&pfx[k]);
 	return err;
 }
+
+int filters_add_watch(struct tg_config *out, const struct tg_profile *prof)
+{
+	const struct tg_strs *sets[] = { &prof->model_dirs, &prof->config_dirs };
+
+	out->classes |= TG_CLASS_FILE;
+	if (!out->n_prefixes && !out->opens_off)
+		return 0; /* no prefix filter: every open passes already */
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; i < sets[k]->n; i++)
+			if (filters_add_prefix(out, sets[k]->v[i], TG_ACC_WRITE))
+				return -1;
+	out->opens_off = !out->n_prefixes;
+	return 0;
+}

@@ -31,4 +31,9 @@ int filters_compile(const struct tg_ruleset *rs, const struct tg_profile *prof,
 		    const struct tg_config *base, bool events, struct tg_config *out,
 		    struct tg_filters_report *rep);
 
+/* Open prefixes for the integrity checker: the profile's model and config
+ * directories, for writes, unless out already passes every open. Adds the
+ * file class. 0, -1 on allocation failure. */
+int filters_add_watch(struct tg_config *out, const struct tg_profile *prof);
+
 #endif

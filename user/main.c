@@ -5,6 +5,7 @@
 #include <string.h>
 #include <twinguard/events.h>
 #include "agent.h"
+#include "cmd_baseline.h"
 #include "cmd_replay.h"
 #include "cmd_rules.h"
 #include "preflight.h"
@@ -30,6 +31,7 @@ static void run_usage(FILE *f)
 		"  -d, --rules-dir DIR    shipped rule packs (overrides the config)\n"
 		"  -l, --local-dir DIR    local rule files (overrides the config)\n"
 		"  -p, --profile FILE     twin profile (overrides the config)\n"
+		"  -m, --manifest FILE    integrity manifest (overrides the config)\n"
 		"  -n, --no-rules     load no rules: event stream only\n"
 		"  -v, --verbose      libbpf debug output\n"
 		"Alerts (JSON lines) are printed by default.\n"
@@ -47,6 +49,7 @@ static int cmd_run(int argc, char **argv)
 		{ "rules-dir", required_argument, NULL, 'd' },
 		{ "local-dir", required_argument, NULL, 'l' },
 		{ "profile", required_argument, NULL, 'p' },
+		{ "manifest", required_argument, NULL, 'm' },
 		{ "no-rules", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -55,11 +58,12 @@ static int cmd_run(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:eo:vd:l:p:nh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:eo:vd:l:p:m:nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.rules_dir = optarg; break;
 		case 'l': o.rules_local_dir = optarg; break;
 		case 'p': o.profile = optarg; break;
+		case 'm': o.manifest = optarg; break;
 		case 'n': o.no_rules = true; break;
 		case 'c': o.config_path = optarg; break;
 		case 'e': o.events = true; break;
@@ -89,6 +93,7 @@ static const struct cmd cmds[] = {
 	{ "run", cmd_run, "run the agent (see: twinguard run --help)" },
 	{ "rules", cmd_rules, "check or list rule files (rules check|list --help)" },
 	{ "replay", cmd_replay, "run recorded events through the rules" },
+	{ "baseline", cmd_baseline, "record or check the model/config integrity manifest" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this text" },
 };

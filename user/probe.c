@@ -199,6 +199,7 @@ static struct bpf_program *probe_handler_prog(struct twinguard_bpf *s, unsigned 
 	case TG_H_MODULE: return s->progs.tg_h_module;
 	case TG_H_BPF: return s->progs.tg_h_bpf;
 	case TG_H_MOUNT: return s->progs.tg_h_mount;
+	case TG_H_CLOSE: return s->progs.tg_h_close;
 	}
 	return NULL;
 }
@@ -401,9 +402,12 @@ static void probe_fill_syscalls(struct tg_probe *p, uint64_t *vals, int shift,
 				const struct tg_syscall *t, size_t n, unsigned classes,
 				bool (*changes_paths)(int))
 {
+	/* close is hot: routed only when someone waits for write closes */
+	bool closes = p->settings.flags & TG_S_CLOSE_WRITES;
+
 	for (size_t i = 0; i < n; i++)
 		if ((t[i].cls & classes) && t[i].nr >= 0 && t[i].nr < TG_SYSCALL_MAX &&
-		    probe_handler_on(p, t[i].handler))
+		    (t[i].handler != TG_H_CLOSE || closes) && probe_handler_on(p, t[i].handler))
 			vals[t[i].nr] |= (uint64_t)(t[i].handler | t[i].variant << 8) << shift;
 	for (int nr = 0; nr < TG_SYSCALL_MAX; nr++)
 		if (changes_paths(nr))
@@ -556,6 +560,8 @@ int probe_apply(struct tg_probe *p, const struct tg_config *cfg)
 		p->settings.flags |= TG_S_UNIX_CONNECT;
 	if (p->uring_ok)
 		p->settings.flags |= TG_S_DIRCACHE;
+	if (cfg->close_writes)
+		p->settings.flags |= TG_S_CLOSE_WRITES;
 	/* Filters first, syscall table last: a syscall is only routed to a
 	 * handler once the filters it depends on are in place. */
 	err = probe_apply_prefixes(p, cfg);

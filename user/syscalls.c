@@ -51,6 +51,7 @@ static const struct tg_syscall table[] = {
 	SC(ftruncate, TG_H_TRUNCATE, TG_V_FD, F),
 	SC(mkdirat, TG_H_MKDIR, TG_V_AT, F),
 	SC(memfd_create, TG_H_MEMFD, TG_V_PLAIN, F),
+	SC(close, TG_H_CLOSE, TG_V_PLAIN, F),
 	SC(connect, TG_H_CONNECT, TG_V_PLAIN, N),
 	SC(accept, TG_H_ACCEPT, TG_V_PLAIN, N),
 	SC(accept4, TG_H_ACCEPT, TG_V_PLAIN, N),
@@ -88,7 +89,7 @@ static const struct tg_syscall table[] = {
  */
 #define C(nr, name, h, v, c) { nr, #name, h, v, c }
 static const struct tg_syscall compat[] = {
-	C(5, open, TG_H_OPEN, TG_V_PLAIN, F), C(8, creat, TG_H_OPEN, TG_V_CREAT, F),
+	C(5, open, TG_H_OPEN, TG_V_PLAIN, F), C(6, close, TG_H_CLOSE, TG_V_PLAIN, F), C(8, creat, TG_H_OPEN, TG_V_CREAT, F),
 	C(9, link, TG_H_LINK, TG_V_PLAIN, F), C(10, unlink, TG_H_UNLINK, TG_V_PLAIN, F),
 	C(15, chmod, TG_H_CHMOD, TG_V_PLAIN, F), C(16, lchown16, TG_H_CHOWN, TG_V_LCHOWN, F),
 	C(21, mount, TG_H_MOUNT, TG_V_PLAIN, P), C(23, setuid16, TG_H_SETID, TG_V_SETUID, P),

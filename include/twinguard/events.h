@@ -57,6 +57,7 @@ enum tg_event_type {
 	TG_EV_TRUNCATE = 17,
 	TG_EV_MKDIR = 18,
 	TG_EV_MEMFD = 19,
+	TG_EV_CLOSE = 20,       /* close of an fd opened for writing (integrity) */
 	/* network class */
 	TG_EV_CONNECT = 30,
 	TG_EV_ACCEPT = 31,
@@ -109,7 +110,7 @@ enum tg_handler {
 	TG_H_CHMOD, TG_H_CHOWN, TG_H_TRUNCATE, TG_H_MKDIR, TG_H_MEMFD,
 	TG_H_CONNECT, TG_H_ACCEPT, TG_H_BIND, TG_H_LISTEN, TG_H_SENDTO,
 	TG_H_SENDMSG, TG_H_PTRACE, TG_H_PROCESS_VM, TG_H_SETID, TG_H_KILL,
-	TG_H_MODULE, TG_H_BPF, TG_H_MOUNT,
+	TG_H_MODULE, TG_H_BPF, TG_H_MOUNT, TG_H_CLOSE,
 	TG_H_MAX,
 };
 
@@ -249,6 +250,7 @@ enum tg_setting_flags {
 	TG_S_FLOWS = 1u << 3,              /* count bytes per flow */
 	TG_S_UNIX_CONNECT = 1u << 4,       /* report AF_UNIX connects */
 	TG_S_DIRCACHE = 1u << 5,           /* directory verdict cache usable */
+	TG_S_CLOSE_WRITES = 1u << 6,       /* track reported write opens until close */
 };
 
 struct tg_settings {
@@ -268,6 +270,13 @@ enum tg_access {
 struct tg_prefix_key {
 	__u32 prefixlen;      /* bits */
 	char data[TG_PREFIX_MAX];
+};
+
+/* An fd opened for writing and reported, tracked until its close (only
+ * with TG_S_CLOSE_WRITES): the integrity checker re-hashes on close. */
+struct tg_wfd_key {
+	__u32 tgid;
+	__s32 fd;
 };
 
 /* Per-flow byte counters, aggregated in the kernel. */

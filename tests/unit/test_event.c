@@ -182,7 +182,7 @@ Test(event_valid, zero_length_descriptor_is_absent)
 
 Test(event_valid, rejects_unknown_type)
 {
-	static const unsigned bad[] = { TG_EV_NONE, 4, 9, 20, 29, 36, 49, 57, 63,
+	static const unsigned bad[] = { TG_EV_NONE, 4, 9, 21, 29, 36, 49, 57, 63,
 					TG_EV_TYPE_MAX, 1000, UINT16_MAX };
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -229,6 +229,7 @@ static const struct type_case type_cases[] = {
 	{ TG_EV_MODULE, "module_load", TG_CLASS_PRIVILEGE },
 	{ TG_EV_BPF, "bpf_prog_load", TG_CLASS_PRIVILEGE },
 	{ TG_EV_MOUNT, "mount", TG_CLASS_PRIVILEGE },
+	{ TG_EV_CLOSE, "close", TG_CLASS_FILE },
 };
 
 Test(event_type, name_and_class_of_every_type)
@@ -254,7 +255,7 @@ Test(event_type, every_named_type_is_listed)
 
 Test(event_type, unknown_types)
 {
-	static const unsigned bad[] = { TG_EV_NONE, 4, 20, 36, 63, TG_EV_TYPE_MAX, 1u << 20 };
+	static const unsigned bad[] = { TG_EV_NONE, 4, 21, 36, 63, TG_EV_TYPE_MAX, 1u << 20 };
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		cr_assert_str_eq(event_type_name(bad[i]), "unknown");

@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * integrity: see integrity.h and docs/integrity.md.
+ *
+ * Three tables, all bounded:
+ *   fds      (tgid, fd) -> path + who opened it for writing, until the
+ *            close (TG_EV_CLOSE) or the process's exit;
+ *   pending  path -> trigger + last writer, for files queued or being
+ *            hashed (at most queue_max; a full table schedules a rescan
+ *            instead of dropping the check);
+ *   rescan   the paths of a full check, fed into pending as room frees.
+ * The hashing thread sees only the job and result rings (one mutex).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "event.h"
+#include "integrity.h"
+#include "manifest.h"
+#include "path.h"
+#include "profile.h"
+
+#define IG_FDS_MAX 4096
+
+struct ig_fd {
+	uint32_t tgid;
+	int32_t fd;
+	char *path;
+	cJSON *writer;            /* {"process": ..., "user": ...} */
+};
+
+struct ig_pending {
+	char *path;
+	const char *trigger;
+	cJSON *writer;            /* NULL: no known writer (start, rescan) */
+	bool again;               /* changed again while being hashed */
+};
+
+struct ig_result {
+	char *path;
+	struct tg_hash_result h;
+};
+
+struct ig_ring {
+	void **v;
+	size_t cap, head, n;
+};
+
+struct tg_integrity {
+	struct tg_manifest man;
+	char *manifest_path;
+	/* copied from the profile: a reload may free it while this runs on */
+	struct tg_strs model_dirs, config_dirs, deployers;
+	bool auto_update;
+	struct tg_integrity_opts o;
+	char hostname[256];
+	struct ig_fd *fds;
+	size_t n_fds;
+	struct ig_pending *pend;
+	size_t n_pend;
+	char **rescan;            /* paths still to feed */
+	size_t n_rescan, rescan_pos;
+	const char *rescan_trigger;
+	bool rescan_again;
+	uint64_t next_rescan_ns;
+	/* shared with the hashing thread */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ig_ring jobs, results;
+	bool stop, thread_ok;
+	pthread_t thread;
+	struct tg_throttle th;
+	struct tg_integrity_stats st;
+};
+
+static uint64_t ig_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int ring_init(struct ig_ring *r, size_t cap)
+{
+	r->v = calloc(cap, sizeof(*r->v));
+	r->cap = cap;
+	return r->v ? 0 : -1;
+}
+
+static bool ring_push(struct ig_ring *r, void *x)
+{
+	if (r->n == r->cap)
+		return false;
+	r->v[(r->head + r->n++) % r->cap] = x;
+	return true;
+}
+
+static void *ring_pop(struct ig_ring *r)
+{
+	void *x;
+
+	if (!r->n)
+		return NULL;
+	x = r->v[r->head];
+	r->head = (r->head + 1) % r->cap;
+	r->n--;
+	return x;
+}
+
+/* The hashing thread: jobs are malloc'ed paths, results own them. */
+static void *ig_thread(void *arg)
+{
+	struct tg_integrity *ig = arg;
+
+	pthread_mutex_lock(&ig->mu);
+	for (;;) {
+		struct ig_result *res;
+		char *path;
+
+		while (!ig->stop && !ig->jobs.n)
+			pthread_cond_wait(&ig->cv, &ig->mu);
+		if (ig->stop)
+			break;
+		path = ring_pop(&ig->jobs);
+		pthread_mutex_unlock(&ig->mu);
+		res = calloc(1, sizeof(*res));
+		if (res) {
+			res->path = path;
+			manifest_hash_file(path, &ig->th, &res->h);
+		} else {
+			free(path);
+		}
+		pthread_mutex_lock(&ig->mu);
+		/* results has room for every job: the agent drains it */
+		while (res && !ig->stop && !ring_push(&ig->results, res))
+			pthread_cond_wait(&ig->cv, &ig->mu);
+		if (ig->stop && res) {
+			free(res->path);
+			free(res);
+		}
+	}
+	pthread_mutex_unlock(&ig->mu);
+	return NULL;
+}
+
+bool integrity_watched(const struct tg_integrity *ig, const char *path)
+{
+	const struct tg_strs *sets[] = { &ig->model_dirs, &ig->config_dirs };
+
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; i < sets[k]->n; i++)
+			if (path_has_prefix(path, sets[k]->v[i]))
+				return true;
+	return false;
+}
+
+/* {"process": ..., "user": ...} of a rendered event. */
+static cJSON *ig_writer(const cJSON *j)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "process");
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "user");
+	cJSON *w;
+
+	if (!p)
+		return NULL;
+	w = cJSON_CreateObject();
+	if (w) {
+		cJSON_AddItemToObject(w, "process", cJSON_Duplicate(p, true));
+		if (u)
+			cJSON_AddItemToObject(w, "user", cJSON_Duplicate(u, true));
+	}
+	return w;
+}
+
+static struct ig_pending *ig_pending_find(struct tg_integrity *ig, const char *path)
+{
+	for (size_t i = 0; i < ig->n_pend; i++)
+		if (!strcmp(ig->pend[i].path, path))
+			return &ig->pend[i];
+	return NULL;
+}
+
+/* Hand path to the hashing thread; false when the job ring is full. */
+static bool ig_submit(struct tg_integrity *ig, const char *path)
+{
+	char *dup = strdup(path);
+	bool ok;
+
+	if (!dup)
+		return false;
+	pthread_mutex_lock(&ig->mu);
+	ok = ring_push(&ig->jobs, dup);
+	if (ok)
+		pthread_cond_broadcast(&ig->cv);
+	pthread_mutex_unlock(&ig->mu);
+	if (!ok)
+		free(dup);
+	return ok;
+}
+
+/*
+ * Queue path for a hash with what caused it. writer (may be NULL) is
+ * adopted. A path already queued keeps its place and takes the newer
+ * writer; when the table is full the check is not lost: a full rescan
+ * is scheduled, which covers it.
+ */
+static void ig_queue(struct tg_integrity *ig, const char *path, const char *trigger, cJSON *writer)
+{
+	struct ig_pending *p = ig_pending_find(ig, path);
+
+	if (p) {
+		if (writer) {
+			cJSON_Delete(p->writer);
+			p->writer = writer;
+			p->trigger = trigger;
+		}
+		p->again = true;
+		return;
+	}
+	if (ig->n_pend >= ig->o.queue_max) {
+		cJSON_Delete(writer);
+		ig->st.overflows++;
+		integrity_rescan(ig);
+		return;
+	}
+	p = &ig->pend[ig->n_pend];
+	p->path = strdup(path);
+	if (!p->path || !ig_submit(ig, path)) {
+		free(p->path);
+		cJSON_Delete(writer);
+		ig->st.overflows++;
+		integrity_rescan(ig);
+		return;
+	}
+	p->trigger = trigger;
+	p->writer = writer;
+	p->again = false;
+	ig->n_pend++;
+}
+
+static void ig_fd_drop(struct tg_integrity *ig, size_t i, const char *trigger)
+{
+	struct ig_fd *f = &ig->fds[i];
+
+	ig_queue(ig, f->path, trigger, f->writer);
+	free(f->path);
+	*f = ig->fds[--ig->n_fds];
+}
+
+static void ig_fd_add(struct tg_integrity *ig, uint32_t tgid, int32_t fd, const char *path,
+		      const cJSON *j)
+{
+	struct ig_fd *f;
+
+	for (size_t i = 0; i < ig->n_fds; i++)
+		if (ig->fds[i].tgid == tgid && ig->fds[i].fd == fd) {
+			/* its close was missed (dup2, exec): that was the close */
+			ig_fd_drop(ig, i, "close");
+			break;
+		}
+	if (ig->n_fds == IG_FDS_MAX)
+		ig_fd_drop(ig, 0, "close"); /* bounded: check one now */
+	f = &ig->fds[ig->n_fds];
+	f->path = strdup(path);
+	if (!f->path)
+		return;
+	f->tgid = tgid;
+	f->fd = fd;
+	f->writer = ig_writer(j);
+	ig->n_fds++;
+}
+
+void integrity_close(struct tg_integrity *ig, uint32_t tgid, int32_t fd)
+{
+	for (size_t i = 0; i < ig->n_fds; i++)
+		if (ig->fds[i].tgid == tgid && ig->fds[i].fd == fd) {
+			ig_fd_drop(ig, i, "close");
+			return;
+		}
+}
+
+void integrity_exit(struct tg_integrity *ig, uint32_t tgid)
+{
+	for (size_t i = 0; i < ig->n_fds;)
+		if (ig->fds[i].tgid == tgid)
+			ig_fd_drop(ig, i, "exit");
+		else
+			i++;
+}
+
+static bool ig_open_writes(uint32_t flags)
+{
+	return (flags & 3) != 0 || (flags & (0100 | 01000)); /* O_WRONLY/O_RDWR, O_CREAT/O_TRUNC */
+}
+
+static void ig_queue_event_path(struct tg_integrity *ig, const struct tg_event *ev, int idx,
+				const cJSON *j)
+{
+	char path[PATH_MAX];
+
+	if (!event_path(ev, idx, path, sizeof(path)) && integrity_watched(ig, path))
+		ig_queue(ig, path, event_type_name(ev->hdr.type), ig_writer(j));
+}
+
+void integrity_observe(struct tg_integrity *ig, const struct tg_event *ev, const cJSON *j)
+{
+	char path[PATH_MAX];
+
+	if (ev->hdr.ret < 0)
+		return;
+	switch (ev->hdr.type) {
+	case TG_EV_OPEN:
+		if (ig_open_writes(ev->u.file.flags) && !event_path(ev, 0, path, sizeof(path)) &&
+		    integrity_watched(ig, path))
+			ig_fd_add(ig, ev->hdr.tgid, (int32_t)ev->hdr.ret, path, j);
+		break;
+	case TG_EV_RENAME:
+	case TG_EV_LINK:
+		ig_queue_event_path(ig, ev, 2, j);
+		if (ev->hdr.type == TG_EV_RENAME)
+			ig_queue_event_path(ig, ev, 0, j);
+		break;
+	case TG_EV_TRUNCATE:
+	case TG_EV_CHMOD:
+	case TG_EV_CHOWN:
+	case TG_EV_UNLINK:
+		ig_queue_event_path(ig, ev, 0, j);
+		break;
+	case TG_EV_EXIT:
+		if (!(ev->hdr.flags & TG_F_THREAD))
+			integrity_exit(ig, ev->hdr.tgid);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- full checks ---------------------------------------------------- */
+
+static void ig_rescan_clear(struct tg_integrity *ig)
+{
+	for (size_t i = ig->rescan_pos; i < ig->n_rescan; i++)
+		free(ig->rescan[i]);
+	free(ig->rescan);
+	ig->rescan = NULL;
+	ig->n_rescan = ig->rescan_pos = 0;
+}
+
+struct ig_walk {
+	struct tg_integrity *ig;
+	size_t cap;
+};
+
+static int ig_rescan_add(void *ctx, const char *path)
+{
+	struct ig_walk *w = ctx;
+	struct tg_integrity *ig = w->ig;
+	char *dup;
+
+	if (ig->n_rescan == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 256;
+		char **v = realloc(ig->rescan, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		ig->rescan = v;
+		w->cap = cap;
+	}
+	dup = strdup(path);
+	if (!dup)
+		return -1;
+	ig->rescan[ig->n_rescan++] = dup;
+	return 0;
+}
+
+static void ig_walk_warn(void *ctx, const char *path, int err)
+{
+	(void)ctx;
+	fprintf(stderr, "twinguard: integrity: cannot list %s: %s\n", path, strerror(err));
+}
+
+/* Every file on disk under the watched dirs, then every manifest entry
+ * (a listed file that is gone shows up as missing). */
+static void ig_rescan_build(struct tg_integrity *ig, const char *trigger)
+{
+	struct ig_walk w = { ig, 0 };
+	int rc;
+
+	ig_rescan_clear(ig);
+	rc = manifest_walk((const char *const *)ig->model_dirs.v, ig->model_dirs.n, ig_rescan_add, &w,
+			   ig_walk_warn);
+	if (!rc)
+		rc = manifest_walk((const char *const *)ig->config_dirs.v, ig->config_dirs.n,
+				   ig_rescan_add, &w, ig_walk_warn);
+	for (size_t i = 0; !rc && i < ig->man.n; i++)
+		rc = ig_rescan_add(&w, ig->man.v[i].path);
+	if (rc)
+		fprintf(stderr, "twinguard: integrity: out of memory listing files; check incomplete\n");
+	ig->rescan_trigger = trigger;
+	ig->st.rescans++;
+}
+
+void integrity_rescan(struct tg_integrity *ig)
+{
+	/* one at a time: a rescan asked for during one runs after it */
+	if (ig->rescan_pos < ig->n_rescan)
+		ig->rescan_again = true;
+	else
+		ig_rescan_build(ig, "rescan");
+}
+
+/* Move rescan paths into the queue while it has room. */
+static void ig_rescan_feed(struct tg_integrity *ig)
+{
+	while (ig->rescan_pos < ig->n_rescan && ig->n_pend < ig->o.queue_max) {
+		char *path = ig->rescan[ig->rescan_pos];
+
+		if (!ig_pending_find(ig, path)) {
+			struct ig_pending *p = &ig->pend[ig->n_pend];
+
+			if (!ig_submit(ig, path))
+				return; /* job ring full: next poll */
+			p->path = path;
+			p->trigger = ig->rescan_trigger;
+			p->writer = NULL;
+			p->again = false;
+			ig->n_pend++;
+		} else {
+			free(path);
+		}
+		ig->rescan[ig->rescan_pos++] = NULL;
+	}
+	if (ig->rescan_pos == ig->n_rescan && ig->n_rescan) {
+		ig_rescan_clear(ig);
+		if (ig->rescan_again) {
+			ig->rescan_again = false;
+			ig_rescan_build(ig, "rescan");
+		}
+	}
+}
+
+/* ---- results -------------------------------------------------------- */
+
+enum ig_verdict { IG_OK, IG_MISMATCH, IG_UNKNOWN, IG_MISSING };
+
+static const char *const ig_actions[] = {
+	[IG_MISMATCH] = "integrity-mismatch", [IG_UNKNOWN] = "integrity-unknown",
+	[IG_MISSING] = "integrity-missing",
+};
+
+static bool ig_in(const struct tg_strs *set, const cJSON *s)
+{
+	if (!cJSON_IsString(s))
+		return false;
+	for (size_t i = 0; i < set->n; i++)
+		if (!strcmp(set->v[i], s->valuestring))
+			return true;
+	return false;
+}
+
+/* The writer is a deployer, or was run by one (process.ancestors). */
+static bool ig_by_deployer(const struct tg_integrity *ig, const cJSON *writer)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(writer, "process");
+	const cJSON *anc = cJSON_GetObjectItemCaseSensitive(p, "ancestors"), *a;
+	const cJSON *parent = cJSON_GetObjectItemCaseSensitive(p, "parent");
+
+	if (!p)
+		return false;
+	if (ig_in(&ig->deployers, cJSON_GetObjectItemCaseSensitive(p, "executable")) ||
+	    ig_in(&ig->deployers, cJSON_GetObjectItemCaseSensitive(parent, "executable")))
+		return true;
+	cJSON_ArrayForEach(a, anc)
+		if (ig_in(&ig->deployers, cJSON_GetObjectItemCaseSensitive(a, "executable")))
+			return true;
+	return false;
+}
+
+static enum ig_verdict ig_judge(const struct tg_manifest_entry *m, const struct tg_hash_result *h)
+{
+	bool present = h->status == TG_HASH_OK;
+
+	if (!m)
+		return present ? IG_UNKNOWN : IG_OK;
+	if (!present)
+		return IG_MISSING;
+	if (memcmp(m->sha256, h->sha256, TG_SHA256_LEN) || m->size != h->size ||
+	    m->mode != h->mode)
+		return IG_MISMATCH;
+	return IG_OK;
+}
+
+static void ig_file_json(cJSON *root, const char *path, const struct tg_hash_result *h)
+{
+	cJSON *file = cJSON_AddObjectToObject(root, "file");
+	const char *slash = strrchr(path, '/');
+	char hex[TG_SHA256_HEX], mode[8], dir[PATH_MAX];
+
+	cJSON_AddStringToObject(file, "path", path);
+	if (slash) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
+		cJSON_AddStringToObject(file, "directory", dir);
+		cJSON_AddStringToObject(file, "name", slash + 1);
+	}
+	if (h->status != TG_HASH_OK)
+		return;
+	manifest_hex(h->sha256, hex);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(file, "hash"), "sha256", hex);
+	cJSON_AddNumberToObject(file, "size", (double)h->size);
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)h->mode);
+	cJSON_AddStringToObject(file, "mode", mode);
+}
+
+/* The integrity event: the file as found, the manifest's view, and the
+ * writer's process and user as they were at the write. */
+static cJSON *ig_event(struct tg_integrity *ig, const struct ig_result *r,
+		       const struct ig_pending *p, const struct tg_manifest_entry *m,
+		       const char *action)
+{
+	cJSON *root = cJSON_CreateObject(), *ev, *in;
+	const char *typ = !strcmp(action, "integrity-missing") ? "deletion" :
+			  !strcmp(action, "integrity-unknown") ? "creation" : "change";
+	char ts[64], hex[TG_SHA256_HEX], mode[8];
+	struct timespec now;
+
+	if (!root)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	alert_timestamp((uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec, ts, sizeof(ts));
+	cJSON_AddStringToObject(root, "@timestamp", ts);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "host"), "hostname", ig->hostname);
+	ev = cJSON_AddObjectToObject(root, "event");
+	cJSON_AddStringToObject(ev, "kind", "event");
+	cJSON_AddItemToObject(ev, "category", cJSON_CreateStringArray((const char *[]){ "file" }, 1));
+	cJSON_AddItemToObject(ev, "type", cJSON_CreateStringArray(&typ, 1));
+	cJSON_AddStringToObject(ev, "action", action);
+	cJSON_AddStringToObject(ev, "dataset", "twinguard.integrity");
+	ig_file_json(root, r->path, &r->h);
+	in = cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "twinguard"), "integrity");
+	cJSON_AddStringToObject(in, "trigger", p && p->trigger ? p->trigger : "rescan");
+	cJSON_AddStringToObject(in, "manifest", ig->manifest_path);
+	if (m) {
+		manifest_hex(m->sha256, hex);
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)m->mode);
+		cJSON_AddStringToObject(in, "expected_sha256", hex);
+		cJSON_AddNumberToObject(in, "expected_size", (double)m->size);
+		cJSON_AddStringToObject(in, "expected_mode", mode);
+	}
+	if (p && p->writer) {
+		const cJSON *w;
+
+		cJSON_ArrayForEach(w, p->writer)
+			cJSON_AddItemToObject(root, w->string, cJSON_Duplicate(w, true));
+	}
+	return root;
+}
+
+/* A deployer's change: the manifest follows it. Returns true when saved. */
+static bool ig_auto_update(struct tg_integrity *ig, const struct ig_result *r, enum ig_verdict v)
+{
+	char err[512];
+	int rc;
+
+	rc = v == IG_MISSING ? (manifest_remove(&ig->man, r->path) ? 0 : -1) :
+			       manifest_set(&ig->man, r->path, &r->h);
+	if (!rc && manifest_save(&ig->man, ig->manifest_path, err, sizeof(err))) {
+		fprintf(stderr, "twinguard: integrity: failed to update the manifest: %s\n", err);
+		return false;
+	}
+	return !rc;
+}
+
+static void ig_count(struct tg_integrity *ig, enum ig_verdict v)
+{
+	if (v == IG_MISMATCH)
+		ig->st.mismatches++;
+	else if (v == IG_UNKNOWN)
+		ig->st.unknown++;
+	else if (v == IG_MISSING)
+		ig->st.missing++;
+}
+
+static void ig_result(struct tg_integrity *ig, struct ig_result *r, tg_integrity_emit_fn fn,
+		      void *ctx)
+{
+	struct ig_pending *p = ig_pending_find(ig, r->path);
+	struct tg_manifest_entry *m = manifest_find(&ig->man, r->path);
+	struct tg_manifest_entry before = m ? *m : (struct tg_manifest_entry){ 0 };
+	enum ig_verdict v;
+	cJSON *ev = NULL;
+
+	ig->st.checked++;
+	if (r->h.status == TG_HASH_ERROR) {
+		ig->st.errors++;
+		fprintf(stderr, "twinguard: integrity: cannot read %s: %s\n", r->path,
+			strerror(r->h.err));
+	}
+	v = r->h.status == TG_HASH_ERROR ? IG_OK : ig_judge(m, &r->h);
+	if (v != IG_OK && p && p->writer && ig->auto_update &&
+	    ig_by_deployer(ig, p->writer) && ig_auto_update(ig, r, v)) {
+		ig->st.updated++;
+		ev = ig_event(ig, r, p, m ? &before : NULL, "integrity-updated");
+	} else if (v != IG_OK) {
+		ig_count(ig, v);
+		ev = ig_event(ig, r, p, m, ig_actions[v]);
+	}
+	if (ev)
+		fn(ctx, ev);
+	if (!p)
+		return;
+	if (p->again && ig_submit(ig, r->path)) {
+		p->again = false;
+		return;
+	}
+	free(p->path);
+	cJSON_Delete(p->writer);
+	*p = ig->pend[--ig->n_pend];
+}
+
+/* ---- life cycle ----------------------------------------------------- */
+
+void integrity_poll(struct tg_integrity *ig, tg_integrity_emit_fn fn, void *ctx)
+{
+	/* bounded: at most one ring's worth per call */
+	for (size_t i = 0; i < ig->o.queue_max; i++) {
+		struct ig_result *r;
+
+		pthread_mutex_lock(&ig->mu);
+		r = ring_pop(&ig->results);
+		if (r)
+			pthread_cond_broadcast(&ig->cv);
+		pthread_mutex_unlock(&ig->mu);
+		if (!r)
+			break;
+		ig_result(ig, r, fn, ctx);
+		free(r->path);
+		free(r);
+	}
+	if (ig->o.rescan_s && ig_now_ns() >= ig->next_rescan_ns) {
+		integrity_rescan(ig);
+		ig->next_rescan_ns = ig_now_ns() + ig->o.rescan_s * 1000000000ull;
+	}
+	ig_rescan_feed(ig);
+}
+
+void integrity_stats(const struct tg_integrity *ig, struct tg_integrity_stats *st)
+{
+	*st = ig->st;
+	st->queued = ig->n_pend + (ig->n_rescan - ig->rescan_pos);
+}
+
+static void ig_strs_free(struct tg_strs *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+static int ig_strs_copy(struct tg_strs *dst, const struct tg_strs *src)
+{
+	dst->v = calloc(src->n ? src->n : 1, sizeof(*dst->v));
+	if (!dst->v)
+		return -1;
+	for (; dst->n < src->n; dst->n++)
+		if (!(dst->v[dst->n] = strdup(src->v[dst->n])))
+			return -1;
+	return 0;
+}
+
+static int ig_alloc(struct tg_integrity *ig, const struct tg_integrity_opts *o)
+{
+	ig->o = *o;
+	if (!ig->o.queue_max)
+		ig->o.queue_max = 1024;
+	ig->auto_update = o->prof->manifest_auto_update;
+	if (ig_strs_copy(&ig->model_dirs, &o->prof->model_dirs) ||
+	    ig_strs_copy(&ig->config_dirs, &o->prof->config_dirs) ||
+	    ig_strs_copy(&ig->deployers, &o->prof->deployers))
+		return -1;
+	ig->th.rate_bps = (uint64_t)o->rate_mb << 20;
+	ig->manifest_path = strdup(o->manifest);
+	ig->fds = calloc(IG_FDS_MAX, sizeof(*ig->fds));
+	ig->pend = calloc(ig->o.queue_max, sizeof(*ig->pend));
+	if (gethostname(ig->hostname, sizeof(ig->hostname) - 1))
+		snprintf(ig->hostname, sizeof(ig->hostname), "localhost");
+	if (!ig->manifest_path || !ig->fds || !ig->pend || ring_init(&ig->jobs, ig->o.queue_max) ||
+	    ring_init(&ig->results, ig->o.queue_max))
+		return -1;
+	return 0;
+}
+
+struct tg_integrity *integrity_new(const struct tg_integrity_opts *o, char *err, size_t errlen)
+{
+	struct tg_integrity *ig = calloc(1, sizeof(*ig));
+	int saved;
+
+	if (!ig) {
+		snprintf(err, errlen, "integrity: out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&ig->mu, NULL);
+	pthread_cond_init(&ig->cv, NULL);
+	if (ig_alloc(ig, o)) {
+		snprintf(err, errlen, "integrity: out of memory");
+		integrity_free(ig);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (manifest_load(&ig->man, o->manifest, err, errlen)) {
+		saved = errno;
+		integrity_free(ig);
+		errno = saved;
+		return NULL;
+	}
+	errno = pthread_create(&ig->thread, NULL, ig_thread, ig);
+	if (errno) {
+		snprintf(err, errlen, "integrity: cannot start the hashing thread: %s", strerror(errno));
+		integrity_free(ig);
+		return NULL;
+	}
+	ig->thread_ok = true;
+	ig_rescan_build(ig, "start");
+	ig->st.rescans = 0; /* the start check is not a rescan */
+	ig->next_rescan_ns = ig_now_ns() + ig->o.rescan_s * 1000000000ull;
+	return ig;
+}
+
+void integrity_free(struct tg_integrity *ig)
+{
+	void *x;
+
+	if (!ig)
+		return;
+	if (ig->thread_ok) {
+		pthread_mutex_lock(&ig->mu);
+		ig->stop = true;
+		pthread_cond_broadcast(&ig->cv);
+		pthread_mutex_unlock(&ig->mu);
+		pthread_join(ig->thread, NULL);
+	}
+	pthread_mutex_destroy(&ig->mu);
+	pthread_cond_destroy(&ig->cv);
+	while ((x = ring_pop(&ig->jobs)))
+		free(x);
+	while ((x = ring_pop(&ig->results))) {
+		free(((struct ig_result *)x)->path);
+		free(x);
+	}
+	free(ig->jobs.v);
+	free(ig->results.v);
+	for (size_t i = 0; ig->fds && i < ig->n_fds; i++) {
+		free(ig->fds[i].path);
+		cJSON_Delete(ig->fds[i].writer);
+	}
+	for (size_t i = 0; ig->pend && i < ig->n_pend; i++) {
+		free(ig->pend[i].path);
+		cJSON_Delete(ig->pend[i].writer);
+	}
+	ig_rescan_clear(ig);
+	free(ig->fds);
+	free(ig->pend);
+	free(ig->manifest_path);
+	ig_strs_free(&ig->model_dirs);
+	ig_strs_free(&ig->config_dirs);
+	ig_strs_free(&ig->deployers);
+	manifest_free(&ig->man);
+	free(ig);
+}
