@@ -60,10 +60,17 @@ static const char R_STAGED_SENT[] = "Staged twin model sent out";
 static const char R_LARGE[] = "Large egress to non-allowlisted destination";
 static const char R_SUSTAINED[] = "Sustained egress to non-allowlisted destination";
 
+/* The integrity rules are tested in test_integrity.c (their own twin and
+ * manifest). */
+static const char R_INT_MISMATCH[] = "Twin file integrity mismatch";
+static const char R_INT_UNKNOWN[] = "Unknown file in twin model or config directory";
+static const char R_INT_MISSING[] = "Twin file from the manifest missing";
+
 static const char *const covered[] = {
 	R_PUBLISH, R_DATA_MOD, R_MODEL_MOD, R_MODEL_DEL, R_MODEL_READ, R_CONFIG_MOD, R_EXEC_DIR,
 	R_CONTROL, R_PEER, R_SHELL, R_TRACE, R_PROCMEM, R_STOP, R_LISTENER, R_READ_SENT,
-	R_ARCHIVE, R_STAGED, R_STAGED_SENT, R_LARGE, R_SUSTAINED,
+	R_ARCHIVE, R_STAGED, R_STAGED_SENT, R_LARGE, R_SUSTAINED, R_INT_MISMATCH, R_INT_UNKNOWN,
+	R_INT_MISSING,
 };
 
 static struct rh_agent ag;
