@@ -31,6 +31,8 @@
  *
  * Exit status: 0 done, 2 usage, 3 the operation failed (errno on stderr).
  * Every command is bounded by alarm(): nothing it starts can hang a test.
+ * TWINLAB_ALARM_S (1..86400) changes the bound: the lab's outside sink
+ * (tests/lab/lab.sh) lives as long as the lab.
  * The addresses it talks to are the ones the test passes: loopback or the
  * test's own network namespace.
  */
@@ -564,7 +566,10 @@ int main(int argc, char **argv)
 		{ "kill", cmd_kill }, { "bpfload", cmd_bpfload }, { "finit", cmd_finit },
 	};
 
-	alarm(LAB_ALARM_S);
+	const char *al = getenv("TWINLAB_ALARM_S");
+	long secs = al ? atol(al) : LAB_ALARM_S;
+
+	alarm(secs >= 1 && secs <= 86400 ? (unsigned)secs : LAB_ALARM_S);
 	if (argc < 2)
 		return usage();
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
