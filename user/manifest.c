@@ -213,7 +213,7 @@ static void line_col(const char *text, size_t off, unsigned *line, unsigned *col
 
 int manifest_load(struct tg_manifest *m, const char *path, char *err, size_t errlen)
 {
-	char *text = NULL, why[256], msg[256];
+	char *text = NULL, why[256], msg[256] = "";
 	size_t len = 0, off = 0;
 	cJSON *root = NULL;
 	int rc = -1, saved;
@@ -233,6 +233,8 @@ int manifest_load(struct tg_manifest *m, const char *path, char *err, size_t err
 
 		if (strlen(text) != len)
 			snprintf(msg, sizeof(msg), "NUL byte in the file"), off = strlen(text);
+		else if (!msg[0]) /* jsonsrc_check says nothing about a blank text */
+			snprintf(msg, sizeof(msg), "the file is empty; expected a JSON object");
 		line_col(text, off, &line, &col);
 		snprintf(err, errlen, "%s:%u:%u: %s", path, line, col, msg);
 		goto out;
