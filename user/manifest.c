@@ -166,7 +166,8 @@ static int manifest_load_entry(struct tg_manifest *m, const cJSON *f, size_t idx
 	    !md->valuestring[0] || r.mode > 07777)
 		return snprintf(why, len, "files[%zu].mode: expected an octal mode such as \"0644\"", idx), -1;
 	if (manifest_find(m, p->valuestring))
-		return snprintf(why, len, "files[%zu].path: %s listed twice", idx, p->valuestring), -1;
+		return snprintf(why, len, "files[%zu].path: %s listed twice; expected each path once",
+				idx, p->valuestring), -1;
 	if (manifest_set(m, p->valuestring, &r))
 		return snprintf(why, len, "out of memory"), -1;
 	return 0;
@@ -232,7 +233,7 @@ int manifest_load(struct tg_manifest *m, const char *path, char *err, size_t err
 		unsigned line, col;
 
 		if (strlen(text) != len)
-			snprintf(msg, sizeof(msg), "NUL byte in the file"), off = strlen(text);
+			snprintf(msg, sizeof(msg), "found a NUL byte; expected JSON text"), off = strlen(text);
 		else if (!msg[0]) /* jsonsrc_check says nothing about a blank text */
 			snprintf(msg, sizeof(msg), "the file is empty; expected a JSON object");
 		line_col(text, off, &line, &col);
