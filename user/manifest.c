@@ -144,6 +144,18 @@ static int unhex(const char *s, uint8_t *out)
 	return s[2 * TG_SHA256_LEN] ? -1 : 0;
 }
 
+/* "0644", "755": octal digits only (strtoul would take a sign, blanks and
+ * values past 32 bits), at most 07777. */
+static int parse_mode(const char *s, uint32_t *mode)
+{
+	size_t n = strspn(s, "01234567");
+
+	if (!n || n > 5 || s[n])
+		return -1;
+	*mode = (uint32_t)strtoul(s, NULL, 8);
+	return *mode > 07777 ? -1 : 0;
+}
+
 /* One "files" element; its index names it in messages. */
 static int manifest_load_entry(struct tg_manifest *m, const cJSON *f, size_t idx,
 			       char *why, size_t len)
@@ -153,17 +165,17 @@ static int manifest_load_entry(struct tg_manifest *m, const cJSON *f, size_t idx
 	const cJSON *sz = cJSON_GetObjectItemCaseSensitive(f, "size");
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(f, "mode");
 	struct tg_hash_result r = { 0 };
-	char *end;
 
 	if (!cJSON_IsString(p) || p->valuestring[0] != '/')
 		return snprintf(why, len, "files[%zu].path: expected an absolute path", idx), -1;
 	if (!cJSON_IsString(h) || unhex(h->valuestring, r.sha256))
 		return snprintf(why, len, "files[%zu].sha256: expected 64 lowercase hex digits", idx), -1;
-	if (!cJSON_IsNumber(sz) || sz->valuedouble < 0)
+	/* a whole number that a double holds exactly: the cast is defined */
+	if (!cJSON_IsNumber(sz) || !(sz->valuedouble >= 0 && sz->valuedouble <= 0x1p53) ||
+	    sz->valuedouble != (double)(uint64_t)sz->valuedouble)
 		return snprintf(why, len, "files[%zu].size: expected a byte count", idx), -1;
 	r.size = (uint64_t)sz->valuedouble;
-	if (!cJSON_IsString(md) || (r.mode = (uint32_t)strtoul(md->valuestring, &end, 8), *end) ||
-	    !md->valuestring[0] || r.mode > 07777)
+	if (!cJSON_IsString(md) || parse_mode(md->valuestring, &r.mode))
 		return snprintf(why, len, "files[%zu].mode: expected an octal mode such as \"0644\"", idx), -1;
 	if (manifest_find(m, p->valuestring))
 		return snprintf(why, len, "files[%zu].path: %s listed twice; expected each path once",
@@ -184,7 +196,7 @@ static int manifest_from_json(struct tg_manifest *m, const cJSON *root, char *wh
 
 	if (!cJSON_IsObject(root))
 		return snprintf(why, len, "expected an object"), -1;
-	if (!cJSON_IsNumber(ver) || ver->valueint != MANIFEST_VERSION)
+	if (!cJSON_IsNumber(ver) || ver->valuedouble != MANIFEST_VERSION)
 		return snprintf(why, len, "twinguard_manifest: expected %d", MANIFEST_VERSION), -1;
 	if (!cJSON_IsString(alg) || strcmp(alg->valuestring, "sha256"))
 		return snprintf(why, len, "algorithm: expected \"sha256\""), -1;
