@@ -430,8 +430,10 @@ void manifest_hash_file(const char *path, struct tg_throttle *th, struct tg_hash
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		out->err = errno;
+		/* ELOOP: a symlink (O_NOFOLLOW); ENXIO: a socket, or a device
+		 * without a driver */
 		out->status = errno == ENOENT || errno == ENOTDIR ? TG_HASH_ABSENT :
-			      errno == ELOOP ? TG_HASH_NOT_REGULAR : TG_HASH_ERROR;
+			      errno == ELOOP || errno == ENXIO ? TG_HASH_NOT_REGULAR : TG_HASH_ERROR;
 		return;
 	}
 	if (fstat(fd, &st)) {
