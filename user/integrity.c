@@ -387,21 +387,32 @@ static void ig_walk_warn(void *ctx, const char *path, int err)
 	fprintf(stderr, "twinguard: integrity: cannot list %s: %s\n", path, strerror(err));
 }
 
-/* Every file on disk under the watched dirs, then every manifest entry
- * (a listed file that is gone shows up as missing). */
+/* A file found on disk, unless listed: the listed ones are in already. A
+ * path in twice would be hashed (and reported) twice when the queue
+ * cannot hold both copies at the same time. */
+static int ig_rescan_add_unlisted(void *ctx, const char *path)
+{
+	struct ig_walk *w = ctx;
+
+	return manifest_find(&w->ig->man, path) ? 0 : ig_rescan_add(ctx, path);
+}
+
+/* Every manifest entry (a listed file that is gone shows up as missing),
+ * then every other file on disk under the watched dirs. */
 static void ig_rescan_build(struct tg_integrity *ig, const char *trigger)
 {
 	struct ig_walk w = { ig, 0 };
-	int rc;
+	int rc = 0;
 
 	ig_rescan_clear(ig);
-	rc = manifest_walk((const char *const *)ig->model_dirs.v, ig->model_dirs.n, ig_rescan_add, &w,
-			   ig_walk_warn);
-	if (!rc)
-		rc = manifest_walk((const char *const *)ig->config_dirs.v, ig->config_dirs.n,
-				   ig_rescan_add, &w, ig_walk_warn);
 	for (size_t i = 0; !rc && i < ig->man.n; i++)
 		rc = ig_rescan_add(&w, ig->man.v[i].path);
+	if (!rc)
+		rc = manifest_walk((const char *const *)ig->model_dirs.v, ig->model_dirs.n,
+				   ig_rescan_add_unlisted, &w, ig_walk_warn);
+	if (!rc)
+		rc = manifest_walk((const char *const *)ig->config_dirs.v, ig->config_dirs.n,
+				   ig_rescan_add_unlisted, &w, ig_walk_warn);
 	if (rc)
 		fprintf(stderr, "twinguard: integrity: out of memory listing files; check incomplete\n");
 	ig->rescan_trigger = trigger;
