@@ -574,19 +574,25 @@ static cJSON *ig_event(struct tg_integrity *ig, const struct ig_result *r,
 	return root;
 }
 
-/* A deployer's change: the manifest follows it. Returns true when saved. */
-static bool ig_auto_update(struct tg_integrity *ig, const struct ig_result *r, enum ig_verdict v)
+/* A deployer's change: the manifest follows it. Returns true when saved;
+ * if not, the entry is put back as it was (old, or none) to match the file. */
+static bool ig_auto_update(struct tg_integrity *ig, const struct ig_result *r, enum ig_verdict v,
+			   const struct tg_manifest_entry *old)
 {
+	struct tg_hash_result was = { .size = old ? old->size : 0, .mode = old ? old->mode : 0 };
 	char err[512];
 	int rc;
 
 	rc = v == IG_MISSING ? (manifest_remove(&ig->man, r->path) ? 0 : -1) :
 			       manifest_set(&ig->man, r->path, &r->h);
-	if (!rc && manifest_save(&ig->man, ig->manifest_path, err, sizeof(err))) {
-		fprintf(stderr, "twinguard: integrity: failed to update the manifest: %s\n", err);
-		return false;
-	}
-	return !rc;
+	if (rc || !manifest_save(&ig->man, ig->manifest_path, err, sizeof(err)))
+		return !rc;
+	fprintf(stderr, "twinguard: integrity: failed to update the manifest: %s\n", err);
+	if (old)
+		memcpy(was.sha256, old->sha256, TG_SHA256_LEN);
+	if (!old || manifest_set(&ig->man, r->path, &was))
+		manifest_remove(&ig->man, r->path);
+	return false;
 }
 
 static void ig_count(struct tg_integrity *ig, enum ig_verdict v)
@@ -603,8 +609,10 @@ static void ig_result(struct tg_integrity *ig, struct ig_result *r, tg_integrity
 		      void *ctx)
 {
 	struct ig_pending *p = ig_pending_find(ig, r->path);
-	struct tg_manifest_entry *m = manifest_find(&ig->man, r->path);
-	struct tg_manifest_entry before = m ? *m : (struct tg_manifest_entry){ 0 };
+	struct tg_manifest_entry *e = manifest_find(&ig->man, r->path);
+	/* a copy: an update moves or rewrites the entry */
+	struct tg_manifest_entry before = e ? *e : (struct tg_manifest_entry){ 0 };
+	const struct tg_manifest_entry *m = e ? &before : NULL;
 	enum ig_verdict v;
 	cJSON *ev = NULL;
 
@@ -616,9 +624,9 @@ static void ig_result(struct tg_integrity *ig, struct ig_result *r, tg_integrity
 	}
 	v = r->h.status == TG_HASH_ERROR ? IG_OK : ig_judge(m, &r->h);
 	if (v != IG_OK && p && p->writer && ig->auto_update &&
-	    ig_by_deployer(ig, p->writer) && ig_auto_update(ig, r, v)) {
+	    ig_by_deployer(ig, p->writer) && ig_auto_update(ig, r, v, m)) {
 		ig->st.updated++;
-		ev = ig_event(ig, r, p, m ? &before : NULL, "integrity-updated");
+		ev = ig_event(ig, r, p, m, "integrity-updated");
 	} else if (v != IG_OK) {
 		ig_count(ig, v);
 		ev = ig_event(ig, r, p, m, ig_actions[v]);
