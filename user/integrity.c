@@ -433,10 +433,10 @@ static void ig_rescan_feed(struct tg_integrity *ig)
 {
 	while (ig->rescan_pos < ig->n_rescan && ig->n_pend < ig->o.queue_max) {
 		char *path = ig->rescan[ig->rescan_pos];
+		struct ig_pending *p = ig_pending_find(ig, path);
 
-		if (!ig_pending_find(ig, path)) {
-			struct ig_pending *p = &ig->pend[ig->n_pend];
-
+		if (!p) {
+			p = &ig->pend[ig->n_pend];
 			if (!ig_submit(ig, path))
 				return; /* job ring full: next poll */
 			p->path = path;
@@ -445,6 +445,9 @@ static void ig_rescan_feed(struct tg_integrity *ig)
 			p->again = false;
 			ig->n_pend++;
 		} else {
+			/* its hash may have read the file before the change
+			 * this check is for */
+			p->again = true;
 			free(path);
 		}
 		ig->rescan[ig->rescan_pos++] = NULL;
