@@ -91,7 +91,7 @@ $(OUTPUT)/twinguard: $(OUTPUT)/user/main.o $(OUTPUT)/libtwinguard.a
 	$(Q)$(CC) $(USER_CFLAGS) $^ $(LIBS) -o $@
 
 # Unit tests: no root, built and run under ASan/UBSan.
-$(OUTPUT)/tests/unit/%: tests/unit/%.c $(OUTPUT)/libtwinguard-san.a | $(OUTPUT)/tests/unit
+$(OUTPUT)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(OUTPUT)/libtwinguard-san.a | $(OUTPUT)/tests/unit
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) $(SAN) $< $(OUTPUT)/libtwinguard-san.a $(LIBS) -lcriterion -o $@
 

@@ -387,21 +387,32 @@ static void ig_walk_warn(void *ctx, const char *path, int err)
 	fprintf(stderr, "twinguard: integrity: cannot list %s: %s\n", path, strerror(err));
 }
 
-/* Every file on disk under the watched dirs, then every manifest entry
- * (a listed file that is gone shows up as missing). */
+/* A file found on disk, unless listed: the listed ones are in already. A
+ * path in twice would be hashed (and reported) twice when the queue
+ * cannot hold both copies at the same time. */
+static int ig_rescan_add_unlisted(void *ctx, const char *path)
+{
+	struct ig_walk *w = ctx;
+
+	return manifest_find(&w->ig->man, path) ? 0 : ig_rescan_add(ctx, path);
+}
+
+/* Every manifest entry (a listed file that is gone shows up as missing),
+ * then every other file on disk under the watched dirs. */
 static void ig_rescan_build(struct tg_integrity *ig, const char *trigger)
 {
 	struct ig_walk w = { ig, 0 };
-	int rc;
+	int rc = 0;
 
 	ig_rescan_clear(ig);
-	rc = manifest_walk((const char *const *)ig->model_dirs.v, ig->model_dirs.n, ig_rescan_add, &w,
-			   ig_walk_warn);
-	if (!rc)
-		rc = manifest_walk((const char *const *)ig->config_dirs.v, ig->config_dirs.n,
-				   ig_rescan_add, &w, ig_walk_warn);
 	for (size_t i = 0; !rc && i < ig->man.n; i++)
 		rc = ig_rescan_add(&w, ig->man.v[i].path);
+	if (!rc)
+		rc = manifest_walk((const char *const *)ig->model_dirs.v, ig->model_dirs.n,
+				   ig_rescan_add_unlisted, &w, ig_walk_warn);
+	if (!rc)
+		rc = manifest_walk((const char *const *)ig->config_dirs.v, ig->config_dirs.n,
+				   ig_rescan_add_unlisted, &w, ig_walk_warn);
 	if (rc)
 		fprintf(stderr, "twinguard: integrity: out of memory listing files; check incomplete\n");
 	ig->rescan_trigger = trigger;
@@ -422,10 +433,10 @@ static void ig_rescan_feed(struct tg_integrity *ig)
 {
 	while (ig->rescan_pos < ig->n_rescan && ig->n_pend < ig->o.queue_max) {
 		char *path = ig->rescan[ig->rescan_pos];
+		struct ig_pending *p = ig_pending_find(ig, path);
 
-		if (!ig_pending_find(ig, path)) {
-			struct ig_pending *p = &ig->pend[ig->n_pend];
-
+		if (!p) {
+			p = &ig->pend[ig->n_pend];
 			if (!ig_submit(ig, path))
 				return; /* job ring full: next poll */
 			p->path = path;
@@ -434,6 +445,9 @@ static void ig_rescan_feed(struct tg_integrity *ig)
 			p->again = false;
 			ig->n_pend++;
 		} else {
+			/* its hash may have read the file before the change
+			 * this check is for */
+			p->again = true;
 			free(path);
 		}
 		ig->rescan[ig->rescan_pos++] = NULL;
@@ -563,19 +577,25 @@ static cJSON *ig_event(struct tg_integrity *ig, const struct ig_result *r,
 	return root;
 }
 
-/* A deployer's change: the manifest follows it. Returns true when saved. */
-static bool ig_auto_update(struct tg_integrity *ig, const struct ig_result *r, enum ig_verdict v)
+/* A deployer's change: the manifest follows it. Returns true when saved;
+ * if not, the entry is put back as it was (old, or none) to match the file. */
+static bool ig_auto_update(struct tg_integrity *ig, const struct ig_result *r, enum ig_verdict v,
+			   const struct tg_manifest_entry *old)
 {
+	struct tg_hash_result was = { .size = old ? old->size : 0, .mode = old ? old->mode : 0 };
 	char err[512];
 	int rc;
 
 	rc = v == IG_MISSING ? (manifest_remove(&ig->man, r->path) ? 0 : -1) :
 			       manifest_set(&ig->man, r->path, &r->h);
-	if (!rc && manifest_save(&ig->man, ig->manifest_path, err, sizeof(err))) {
-		fprintf(stderr, "twinguard: integrity: failed to update the manifest: %s\n", err);
-		return false;
-	}
-	return !rc;
+	if (rc || !manifest_save(&ig->man, ig->manifest_path, err, sizeof(err)))
+		return !rc;
+	fprintf(stderr, "twinguard: integrity: failed to update the manifest: %s\n", err);
+	if (old)
+		memcpy(was.sha256, old->sha256, TG_SHA256_LEN);
+	if (!old || manifest_set(&ig->man, r->path, &was))
+		manifest_remove(&ig->man, r->path);
+	return false;
 }
 
 static void ig_count(struct tg_integrity *ig, enum ig_verdict v)
@@ -592,8 +612,10 @@ static void ig_result(struct tg_integrity *ig, struct ig_result *r, tg_integrity
 		      void *ctx)
 {
 	struct ig_pending *p = ig_pending_find(ig, r->path);
-	struct tg_manifest_entry *m = manifest_find(&ig->man, r->path);
-	struct tg_manifest_entry before = m ? *m : (struct tg_manifest_entry){ 0 };
+	struct tg_manifest_entry *e = manifest_find(&ig->man, r->path);
+	/* a copy: an update moves or rewrites the entry */
+	struct tg_manifest_entry before = e ? *e : (struct tg_manifest_entry){ 0 };
+	const struct tg_manifest_entry *m = e ? &before : NULL;
 	enum ig_verdict v;
 	cJSON *ev = NULL;
 
@@ -605,9 +627,9 @@ static void ig_result(struct tg_integrity *ig, struct ig_result *r, tg_integrity
 	}
 	v = r->h.status == TG_HASH_ERROR ? IG_OK : ig_judge(m, &r->h);
 	if (v != IG_OK && p && p->writer && ig->auto_update &&
-	    ig_by_deployer(ig, p->writer) && ig_auto_update(ig, r, v)) {
+	    ig_by_deployer(ig, p->writer) && ig_auto_update(ig, r, v, m)) {
 		ig->st.updated++;
-		ev = ig_event(ig, r, p, m ? &before : NULL, "integrity-updated");
+		ev = ig_event(ig, r, p, m, "integrity-updated");
 	} else if (v != IG_OK) {
 		ig_count(ig, v);
 		ev = ig_event(ig, r, p, m, ig_actions[v]);

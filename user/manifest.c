@@ -144,6 +144,18 @@ static int unhex(const char *s, uint8_t *out)
 	return s[2 * TG_SHA256_LEN] ? -1 : 0;
 }
 
+/* "0644", "755": octal digits only (strtoul would take a sign, blanks and
+ * values past 32 bits), at most 07777. */
+static int parse_mode(const char *s, uint32_t *mode)
+{
+	size_t n = strspn(s, "01234567");
+
+	if (!n || n > 5 || s[n])
+		return -1;
+	*mode = (uint32_t)strtoul(s, NULL, 8);
+	return *mode > 07777 ? -1 : 0;
+}
+
 /* One "files" element; its index names it in messages. */
 static int manifest_load_entry(struct tg_manifest *m, const cJSON *f, size_t idx,
 			       char *why, size_t len)
@@ -153,20 +165,21 @@ static int manifest_load_entry(struct tg_manifest *m, const cJSON *f, size_t idx
 	const cJSON *sz = cJSON_GetObjectItemCaseSensitive(f, "size");
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(f, "mode");
 	struct tg_hash_result r = { 0 };
-	char *end;
 
 	if (!cJSON_IsString(p) || p->valuestring[0] != '/')
 		return snprintf(why, len, "files[%zu].path: expected an absolute path", idx), -1;
 	if (!cJSON_IsString(h) || unhex(h->valuestring, r.sha256))
 		return snprintf(why, len, "files[%zu].sha256: expected 64 lowercase hex digits", idx), -1;
-	if (!cJSON_IsNumber(sz) || sz->valuedouble < 0)
+	/* a whole number that a double holds exactly: the cast is defined */
+	if (!cJSON_IsNumber(sz) || !(sz->valuedouble >= 0 && sz->valuedouble <= 0x1p53) ||
+	    sz->valuedouble != (double)(uint64_t)sz->valuedouble)
 		return snprintf(why, len, "files[%zu].size: expected a byte count", idx), -1;
 	r.size = (uint64_t)sz->valuedouble;
-	if (!cJSON_IsString(md) || (r.mode = (uint32_t)strtoul(md->valuestring, &end, 8), *end) ||
-	    !md->valuestring[0] || r.mode > 07777)
+	if (!cJSON_IsString(md) || parse_mode(md->valuestring, &r.mode))
 		return snprintf(why, len, "files[%zu].mode: expected an octal mode such as \"0644\"", idx), -1;
 	if (manifest_find(m, p->valuestring))
-		return snprintf(why, len, "files[%zu].path: %s listed twice", idx, p->valuestring), -1;
+		return snprintf(why, len, "files[%zu].path: %s listed twice; expected each path once",
+				idx, p->valuestring), -1;
 	if (manifest_set(m, p->valuestring, &r))
 		return snprintf(why, len, "out of memory"), -1;
 	return 0;
@@ -183,7 +196,7 @@ static int manifest_from_json(struct tg_manifest *m, const cJSON *root, char *wh
 
 	if (!cJSON_IsObject(root))
 		return snprintf(why, len, "expected an object"), -1;
-	if (!cJSON_IsNumber(ver) || ver->valueint != MANIFEST_VERSION)
+	if (!cJSON_IsNumber(ver) || ver->valuedouble != MANIFEST_VERSION)
 		return snprintf(why, len, "twinguard_manifest: expected %d", MANIFEST_VERSION), -1;
 	if (!cJSON_IsString(alg) || strcmp(alg->valuestring, "sha256"))
 		return snprintf(why, len, "algorithm: expected \"sha256\""), -1;
@@ -213,7 +226,7 @@ static void line_col(const char *text, size_t off, unsigned *line, unsigned *col
 
 int manifest_load(struct tg_manifest *m, const char *path, char *err, size_t errlen)
 {
-	char *text = NULL, why[256], msg[256];
+	char *text = NULL, why[256], msg[256] = "";
 	size_t len = 0, off = 0;
 	cJSON *root = NULL;
 	int rc = -1, saved;
@@ -232,7 +245,9 @@ int manifest_load(struct tg_manifest *m, const char *path, char *err, size_t err
 		unsigned line, col;
 
 		if (strlen(text) != len)
-			snprintf(msg, sizeof(msg), "NUL byte in the file"), off = strlen(text);
+			snprintf(msg, sizeof(msg), "found a NUL byte; expected JSON text"), off = strlen(text);
+		else if (!msg[0]) /* jsonsrc_check says nothing about a blank text */
+			snprintf(msg, sizeof(msg), "the file is empty; expected a JSON object");
 		line_col(text, off, &line, &col);
 		snprintf(err, errlen, "%s:%u:%u: %s", path, line, col, msg);
 		goto out;
@@ -415,8 +430,10 @@ void manifest_hash_file(const char *path, struct tg_throttle *th, struct tg_hash
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		out->err = errno;
+		/* ELOOP: a symlink (O_NOFOLLOW); ENXIO: a socket, or a device
+		 * without a driver */
 		out->status = errno == ENOENT || errno == ENOTDIR ? TG_HASH_ABSENT :
-			      errno == ELOOP ? TG_HASH_NOT_REGULAR : TG_HASH_ERROR;
+			      errno == ELOOP || errno == ENXIO ? TG_HASH_NOT_REGULAR : TG_HASH_ERROR;
 		return;
 	}
 	if (fstat(fd, &st)) {
