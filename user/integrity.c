@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alert.h"
 #include "event.h"
 #include "integrity.h"
+#include "integrity_event.h"
 #include "manifest.h"
 #include "path.h"
 #include "profile.h"
@@ -512,69 +512,18 @@ static enum ig_verdict ig_judge(const struct tg_manifest_entry *m, const struct 
 	return IG_OK;
 }
 
-static void ig_file_json(cJSON *root, const char *path, const struct tg_hash_result *h)
-{
-	cJSON *file = cJSON_AddObjectToObject(root, "file");
-	const char *slash = strrchr(path, '/');
-	char hex[TG_SHA256_HEX], mode[8], dir[PATH_MAX];
-
-	cJSON_AddStringToObject(file, "path", path);
-	if (slash) {
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
-		cJSON_AddStringToObject(file, "directory", dir);
-		cJSON_AddStringToObject(file, "name", slash + 1);
-	}
-	if (h->status != TG_HASH_OK)
-		return;
-	manifest_hex(h->sha256, hex);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(file, "hash"), "sha256", hex);
-	cJSON_AddNumberToObject(file, "size", (double)h->size);
-	snprintf(mode, sizeof(mode), "%04o", (unsigned)h->mode);
-	cJSON_AddStringToObject(file, "mode", mode);
-}
-
-/* The integrity event: the file as found, the manifest's view, and the
- * writer's process and user as they were at the write. */
+/* The event of a verdict on r (with what queued it, p, may be NULL). */
 static cJSON *ig_event(struct tg_integrity *ig, const struct ig_result *r,
 		       const struct ig_pending *p, const struct tg_manifest_entry *m,
 		       const char *action)
 {
-	cJSON *root = cJSON_CreateObject(), *ev, *in;
-	const char *typ = !strcmp(action, "integrity-missing") ? "deletion" :
-			  !strcmp(action, "integrity-unknown") ? "creation" : "change";
-	char ts[64], hex[TG_SHA256_HEX], mode[8];
-	struct timespec now;
+	struct tg_integrity_verdict v = {
+		.action = action, .path = r->path, .found = &r->h, .expected = m,
+		.trigger = p ? p->trigger : NULL, .manifest = ig->manifest_path,
+		.hostname = ig->hostname, .writer = p ? p->writer : NULL,
+	};
 
-	if (!root)
-		return NULL;
-	clock_gettime(CLOCK_REALTIME, &now);
-	alert_timestamp((uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec, ts, sizeof(ts));
-	cJSON_AddStringToObject(root, "@timestamp", ts);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "host"), "hostname", ig->hostname);
-	ev = cJSON_AddObjectToObject(root, "event");
-	cJSON_AddStringToObject(ev, "kind", "event");
-	cJSON_AddItemToObject(ev, "category", cJSON_CreateStringArray((const char *[]){ "file" }, 1));
-	cJSON_AddItemToObject(ev, "type", cJSON_CreateStringArray(&typ, 1));
-	cJSON_AddStringToObject(ev, "action", action);
-	cJSON_AddStringToObject(ev, "dataset", "twinguard.integrity");
-	ig_file_json(root, r->path, &r->h);
-	in = cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "twinguard"), "integrity");
-	cJSON_AddStringToObject(in, "trigger", p && p->trigger ? p->trigger : "rescan");
-	cJSON_AddStringToObject(in, "manifest", ig->manifest_path);
-	if (m) {
-		manifest_hex(m->sha256, hex);
-		snprintf(mode, sizeof(mode), "%04o", (unsigned)m->mode);
-		cJSON_AddStringToObject(in, "expected_sha256", hex);
-		cJSON_AddNumberToObject(in, "expected_size", (double)m->size);
-		cJSON_AddStringToObject(in, "expected_mode", mode);
-	}
-	if (p && p->writer) {
-		const cJSON *w;
-
-		cJSON_ArrayForEach(w, p->writer)
-			cJSON_AddItemToObject(root, w->string, cJSON_Duplicate(w, true));
-	}
-	return root;
+	return integrity_event_new(&v);
 }
 
 /* A deployer's change: the manifest follows it. Returns true when saved;
