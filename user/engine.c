@@ -308,19 +308,26 @@ static cJSON *seq_details(const struct tg_seq_state *s, const struct tg_rule *ru
 	return d;
 }
 
-/* Step results are computed at most once per event: 0 unknown, 1, 2. */
-static bool step_eval(const struct tg_rule *rule, uint32_t k, const struct tg_view *v,
-		      uint8_t *memo)
+/* One sequence rule against one event: the steps the event's bucket holds
+ * (bit k: step k) and their conditions; each step's result is computed at
+ * most once: 0 unknown, 1 true, 2 false. */
+struct tg_seq_run {
+	uint32_t mask;
+	const struct tg_cond *cond[TG_SEQ_MAX_STEPS];   /* NULL: always true */
+	uint8_t memo[TG_SEQ_MAX_STEPS];
+};
+
+static bool step_eval(struct tg_seq_run *run, uint32_t k, const struct tg_view *v)
 {
-	if (!memo[k])
-		memo[k] = !rule->steps[k] || cond_eval(rule->steps[k], v) ? 1 : 2;
-	return memo[k] == 1;
+	if (!run->memo[k])
+		run->memo[k] = !run->cond[k] || cond_eval(run->cond[k], v) ? 1 : 2;
+	return run->memo[k] == 1;
 }
 
 /* Try to advance an existing state with this event. The candidate keys
  * are the event's own key and, by lineage, its ancestors' entity ids,
  * nearest first: the first state that can advance does. */
-static bool seq_advance(const struct tg_ev *ev, uint32_t ri, uint32_t mask, uint8_t *memo)
+static bool seq_advance(const struct tg_ev *ev, uint32_t ri, struct tg_seq_run *run)
 {
 	struct tg_engine *e = ev->e;
 	const struct tg_rule *rule = &e->rs->rules[ri];
@@ -346,8 +353,8 @@ static bool seq_advance(const struct tg_ev *ev, uint32_t ri, uint32_t mask, uint
 			continue;
 		}
 		step = s->reached;
-		if (step >= rule->n_steps || !(mask & (1u << step)) ||
-		    !step_eval(rule, step, ev->v, memo))
+		if (step >= rule->n_steps || !(run->mask & (1u << step)) ||
+		    !step_eval(run, step, ev->v))
 			continue;
 		if (step + 1 == rule->n_steps) {
 			cJSON *d = seq_details(s, rule, ev);
@@ -364,18 +371,17 @@ static bool seq_advance(const struct tg_ev *ev, uint32_t ri, uint32_t mask, uint
 	return false;
 }
 
-static void seq_event(const struct tg_ev *ev, uint32_t ri, uint32_t mask)
+static void seq_event(const struct tg_ev *ev, uint32_t ri, struct tg_seq_run *run)
 {
 	struct tg_engine *e = ev->e;
 	const struct tg_rule *rule = &e->rs->rules[ri];
-	uint8_t memo[TG_SEQ_MAX_STEPS] = { 0 };
 	struct tg_seq_state *s;
 	struct tg_key k;
 
 	/* Later steps need a state: skip them while the rule has none. */
-	if ((mask & ~1u) && e->st.per_rule[ri] && seq_advance(ev, ri, mask, memo))
+	if ((run->mask & ~1u) && e->st.per_rule[ri] && seq_advance(ev, ri, run))
 		return;
-	if (!(mask & 1u) || !step_eval(rule, 0, ev->v, memo))
+	if (!(run->mask & 1u) || !step_eval(run, 0, ev->v))
 		return;
 	if (rule->n_steps == 1) {
 		emit(ev, rule, seq_details(NULL, rule, ev));
@@ -509,21 +515,72 @@ static void thr_event(const struct tg_ev *ev, uint32_t ri)
 
 /* ---- evaluation -------------------------------------------------------- */
 
+/* The condition a candidate runs: its plan for the bucket, or as compiled
+ * when the event's action is not exactly one value (the plan assumes it). */
+static const struct tg_cond *cand_cond(const struct tg_cand *c, bool planned)
+{
+	return planned ? c->plan : c->cond;
+}
+
+/* The candidates of one event: its bucket's, or the "any" list; and which
+ * of them the guards let through (pass NULL: all). */
+struct tg_cands {
+	const struct tg_cand *c;
+	size_t n;
+	const uint8_t *pass;
+	bool planned;
+};
+
+static void cands_select(struct tg_ev *ev, struct tg_cands *cs)
+{
+	const struct tg_engine *e = ev->e;
+	const struct tg_val *av, *gv;
+	const struct tg_bucket *bk = NULL;
+	size_t na = view_get(ev->v, e->f.action, &av);
+
+	*cs = (struct tg_cands){ e->ix.any, e->ix.n_any, NULL, true };
+	if (na && av[0].s)
+		bk = engine_index_find(&e->ix, av[0].s);
+	if (!bk)
+		return;
+	cs->c = bk->c;
+	cs->n = bk->n;
+	cs->planned = na == 1;
+	ev->action = bk->action;
+	if (bk->gi)
+		cs->pass = view_get(ev->v, bk->guard_field, &gv) ?
+			   engine_guard_eval(bk->gi, gv[0].s, gv[0].len) :
+			   engine_guard_eval(bk->gi, NULL, 0);
+}
+
+/* A sequence rule's candidates are adjacent, from cs->c[i] on: runs the
+ * rule once with all of its steps the guards let through. Returns the index
+ * past them. */
+static size_t seq_cands(const struct tg_ev *ev, const struct tg_cands *cs, size_t i)
+{
+	uint32_t ri = cs->c[i].rule;
+	struct tg_seq_run run = { 0 };
+
+	for (; i < cs->n && cs->c[i].rule == ri; i++) {
+		if (cs->pass && !cs->pass[i])
+			continue;
+		run.mask |= 1u << cs->c[i].step;
+		run.cond[cs->c[i].step] = cand_cond(&cs->c[i], cs->planned);
+	}
+	if (run.mask)
+		seq_event(ev, ri, &run);
+	return i;
+}
+
 void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, tg_alert_fn fn,
 		 void *ctx)
 {
 	struct tg_ev ev = { .e = e, .v = v, .fn = fn, .ctx = ctx };
-	const struct tg_bucket *bk = NULL;
-	const struct tg_cand *c;
-	const char *action;
-	const struct tg_val *gv;
-	const uint8_t *pass = NULL;
-	size_t n, i;
+	struct tg_cands cs;
+	size_t i;
 
 	if (!e || !v)
 		return;
-	c = e->ix.any;
-	n = e->ix.n_any;
 	e->events++;
 	if (!now_ns && event_ts(v))
 		now_ns = engine_time_ns(event_ts(v));
@@ -533,42 +590,20 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 	ev.now = now_ns;
 	states_sweep(&e->st, now_ns, SWEEP_BUDGET);
 
-	action = view_str(v, e->f.action);
-	if (action)
-		bk = engine_index_find(&e->ix, action);
-	if (bk) {
-		c = bk->c;
-		n = bk->n;
-		ev.action = bk->action;
-	}
-	/* which candidates the guards let through (NULL: all) */
-	if (bk && bk->gi)
-		pass = view_get(v, bk->guard_field, &gv) ?
-		       engine_guard_eval(bk->gi, gv[0].s, gv[0].len) :
-		       engine_guard_eval(bk->gi, NULL, 0);
-	for (i = 0; i < n;) {
-		uint32_t ri = c[i].rule;
-		const struct tg_rule *rule = &e->rs->rules[ri];
+	cands_select(&ev, &cs);
+	for (i = 0; i < cs.n; i++) {
+		const struct tg_cand *c = &cs.c[i];
+		const struct tg_rule *rule = &e->rs->rules[c->rule];
+		const struct tg_cond *cond = cand_cond(c, cs.planned);
 
 		if (rule->kind == TG_RULE_SEQUENCE) {
-			uint32_t mask = 0;
-
-			for (; i < n && c[i].rule == ri; i++)
-				if (!pass || pass[i])
-					mask |= 1u << c[i].step;
-			if (mask)
-				seq_event(&ev, ri, mask);
+			i = seq_cands(&ev, &cs, i) - 1;
 			continue;
 		}
-		if (pass && !pass[i]) {
-			i++;
-			continue;
-		}
-		i++;
-		if (rule->cond && !cond_eval(rule->cond, v))
+		if ((cs.pass && !cs.pass[i]) || (cond && !cond_eval(cond, v)))
 			continue;
 		if (rule->kind == TG_RULE_THRESHOLD)
-			thr_event(&ev, ri);
+			thr_event(&ev, c->rule);
 		else
 			emit(&ev, rule, NULL);
 	}

@@ -4,7 +4,9 @@
  * condition the engine evaluates (a single-event rule, a threshold rule,
  * one step of a sequence) goes into a bucket per event.action value it can
  * match (cond_actions()); one that can match any action goes into every
- * bucket and the "any" list. In a bucket, each condition carries its guard.
+ * bucket and the "any" list. In a bucket, each condition is planned for
+ * that action (cond_plan(): its event.action tests decided, its and/or
+ * members reordered) and carries its guard.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -119,12 +121,13 @@ static void cands_free(struct tg_cand *c, size_t n)
 {
 	for (size_t k = 0; c && k < n; k++) {
 		engine_guard_free(c[k].guard);
+		cond_free(c[k].plan);
 	}
 	free(c);
 }
 
-/* Candidates of one bucket (action != NULL) or of the "any" list; NULL
- * when out of memory. */
+/* Candidates of one bucket (action != NULL) or of the "any" list, each
+ * with its plan; NULL when out of memory. */
 static struct tg_cand *cands_for(const struct tg_engine_fields *f, const struct tg_cond_ref *refs,
 				 size_t n_refs, const char *action, size_t *n)
 {
@@ -140,9 +143,13 @@ static struct tg_cand *cands_for(const struct tg_engine_fields *f, const struct 
 
 		if (!(action ? ref_matches_action(&refs[i], action) : !ref_actions(&refs[i], &na)))
 			continue;
-		*k = (struct tg_cand){ refs[i].rule, refs[i].step, NULL };
+		*k = (struct tg_cand){ refs[i].rule, refs[i].step, NULL, refs[i].cond, NULL };
 		(*n)++;
 		k->guard = engine_guard_for(f, action, refs[i].cond);
+		if (refs[i].cond && !(k->plan = cond_plan(refs[i].cond, f->action, action))) {
+			cands_free(c, *n);
+			return NULL;
+		}
 	}
 	return c;
 }

@@ -2,7 +2,7 @@
 /*
  * engine_index: private to engine*.c. The conditions of a rule set by the
  * event.action values they can match (docs/engine.md#indexing), each with
- * its guard (engine_guard.c).
+ * its plan for the bucket (cond_plan) and its guard (engine_guard.c).
  */
 #ifndef TG_ENGINE_INDEX_H
 #define TG_ENGINE_INDEX_H
@@ -20,6 +20,11 @@ struct tg_cand {
 	 * with one of these for the condition to have a chance
 	 * (cond_prefix_bound); NULL = no guard */
 	struct tg_guard *guard;
+	/* the condition as compiled (NULL: always true), and its plan for
+	 * events whose only event.action is the bucket's (the "any" list:
+	 * reordered only) */
+	const struct tg_cond *cond;
+	struct tg_cond *plan;
 };
 
 struct tg_bucket {
