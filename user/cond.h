@@ -61,6 +61,9 @@ void cond_free(struct tg_cond *c);
  * false. c must outlive the plan. Not for cond_actions().
  */
 struct tg_cond *cond_plan(const struct tg_cond *c, int field, const char *value);
+/* Calls fn with fields c cannot match without: an event lacking one of them
+ * (no value at all) is certainly not matched. Some, not necessarily all. */
+void cond_required(const struct tg_cond *c, void (*fn)(void *ctx, int field), void *ctx);
 
 /* Introspection, for kernel filter compilation and warnings. */
 typedef void (*tg_cond_field_fn)(void *ctx, int field, const char *op, const char *value);

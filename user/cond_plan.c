@@ -338,3 +338,67 @@ fail:
 	cond_free(out);
 	return NULL;
 }
+
+/* Fields a node can only hold with: every predicate but "!=" is false on an
+ * absent field; an and needs what any member needs, an or what all need,
+ * a not nothing. At most PLAN_REQ_MAX are kept (fewer is weaker, not
+ * wrong). */
+#define PLAN_REQ_MAX 16
+
+struct plan_req {
+	int f[PLAN_REQ_MAX];
+	size_t n;
+};
+
+static bool req_has(const struct plan_req *r, int field)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->f[i] == field)
+			return true;
+	return false;
+}
+
+static void node_required(const struct cond_node *n, struct plan_req *out)
+{
+	struct plan_req k;
+
+	out->n = 0;
+	switch (n->kind) {
+	case CN_AND:
+	case CN_OR:
+		for (size_t i = 0; i < n->list.n; i++) {
+			node_required(n->list.kids[i], &k);
+			if (n->kind == CN_AND) {
+				for (size_t j = 0; j < k.n && out->n < PLAN_REQ_MAX; j++)
+					if (!req_has(out, k.f[j]))
+						out->f[out->n++] = k.f[j];
+				continue;
+			}
+			if (!i) {
+				*out = k;
+				continue;
+			}
+			for (size_t j = out->n; j-- > 0;)
+				if (!req_has(&k, out->f[j]))
+					out->f[j] = out->f[--out->n];
+		}
+		return;
+	case CN_NOT:
+		return;
+	case CN_PRED:
+		break;
+	}
+	if (n->pred.op != OP_NE)
+		out->f[out->n++] = n->pred.field;
+}
+
+void cond_required(const struct tg_cond *c, void (*fn)(void *ctx, int field), void *ctx)
+{
+	struct plan_req r;
+
+	if (!c || !c->root)
+		return;
+	node_required(c->root, &r);
+	for (size_t i = 0; i < r.n; i++)
+		fn(ctx, r.f[i]);
+}

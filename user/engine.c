@@ -522,14 +522,38 @@ static const struct tg_cond *cand_cond(const struct tg_cand *c, bool planned)
 	return planned ? c->plan : c->cond;
 }
 
-/* The candidates of one event: its bucket's, or the "any" list; and which
- * of them the guards let through (pass NULL: all). */
+/* The candidates of one event: its bucket's, or the "any" list; which of
+ * them the guards let through (pass NULL: all); and, with plans, which of
+ * their required fields (req) the event was found to have. */
 struct tg_cands {
 	const struct tg_cand *c;
 	size_t n;
 	const uint8_t *pass;
 	bool planned;
+	const struct tg_req *req;
+	uint64_t known, have;          /* bits of req->field[] looked up, present */
 };
+
+/* True when candidate i cannot match: its guard failed, or a field its
+ * plan requires is absent. Each field is looked up once per event, when a
+ * candidate first needs it. */
+static bool cand_skip(struct tg_cands *cs, const struct tg_view *v, size_t i)
+{
+	uint64_t req = cs->c[i].req, unknown;
+
+	if (cs->pass && !cs->pass[i])
+		return true;
+	if (!cs->planned || !req)
+		return false;
+	for (unknown = req & ~cs->known; unknown; unknown &= unknown - 1) {
+		int k = __builtin_ctzll(unknown);
+
+		if (view_get(v, cs->req->field[k], NULL))
+			cs->have |= 1ull << k;
+	}
+	cs->known |= req;
+	return (req & ~cs->have) != 0;
+}
 
 static void cands_select(struct tg_ev *ev, struct tg_cands *cs)
 {
@@ -538,13 +562,14 @@ static void cands_select(struct tg_ev *ev, struct tg_cands *cs)
 	const struct tg_bucket *bk = NULL;
 	size_t na = view_get(ev->v, e->f.action, &av);
 
-	*cs = (struct tg_cands){ e->ix.any, e->ix.n_any, NULL, true };
+	*cs = (struct tg_cands){ e->ix.any, e->ix.n_any, NULL, true, &e->ix.any_req, 0, 0 };
 	if (na && av[0].s)
 		bk = engine_index_find(&e->ix, av[0].s);
 	if (!bk)
 		return;
 	cs->c = bk->c;
 	cs->n = bk->n;
+	cs->req = &bk->req;
 	cs->planned = na == 1;
 	ev->action = bk->action;
 	if (bk->gi)
@@ -554,15 +579,15 @@ static void cands_select(struct tg_ev *ev, struct tg_cands *cs)
 }
 
 /* A sequence rule's candidates are adjacent, from cs->c[i] on: runs the
- * rule once with all of its steps the guards let through. Returns the index
- * past them. */
-static size_t seq_cands(const struct tg_ev *ev, const struct tg_cands *cs, size_t i)
+ * rule once with all of its steps not skipped (a skipped step is false).
+ * Returns the index past them. */
+static size_t seq_cands(const struct tg_ev *ev, struct tg_cands *cs, size_t i)
 {
 	uint32_t ri = cs->c[i].rule;
 	struct tg_seq_run run = { 0 };
 
 	for (; i < cs->n && cs->c[i].rule == ri; i++) {
-		if (cs->pass && !cs->pass[i])
+		if (cand_skip(cs, ev->v, i))
 			continue;
 		run.mask |= 1u << cs->c[i].step;
 		run.cond[cs->c[i].step] = cand_cond(&cs->c[i], cs->planned);
@@ -600,7 +625,7 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 			i = seq_cands(&ev, &cs, i) - 1;
 			continue;
 		}
-		if ((cs.pass && !cs.pass[i]) || (cond && !cond_eval(cond, v)))
+		if (cand_skip(&cs, v, i) || (cond && !cond_eval(cond, v)))
 			continue;
 		if (rule->kind == TG_RULE_THRESHOLD)
 			thr_event(&ev, c->rule);

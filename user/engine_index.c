@@ -126,10 +126,31 @@ static void cands_free(struct tg_cand *c, size_t n)
 	free(c);
 }
 
+struct req_ctx {
+	struct tg_req *r;
+	uint64_t mask;
+};
+
+static void req_add(void *ctx, int field)
+{
+	struct req_ctx *rc = ctx;
+	size_t k;
+
+	for (k = 0; k < rc->r->n && rc->r->field[k] != field; k++)
+		;
+	if (k == rc->r->n) {
+		if (k == TG_REQ_MAX)
+			return;   /* not required, as far as the engine knows */
+		rc->r->field[rc->r->n++] = field;
+	}
+	rc->mask |= 1ull << k;
+}
+
 /* Candidates of one bucket (action != NULL) or of the "any" list, each
- * with its plan; NULL when out of memory. */
+ * with its plan and the fields that requires (into req); NULL when out of
+ * memory. */
 static struct tg_cand *cands_for(const struct tg_engine_fields *f, const struct tg_cond_ref *refs,
-				 size_t n_refs, const char *action, size_t *n)
+				 size_t n_refs, const char *action, size_t *n, struct tg_req *req)
 {
 	struct tg_cand *c = calloc(n_refs ? n_refs : 1, sizeof(*c));
 	size_t i;
@@ -139,17 +160,20 @@ static struct tg_cand *cands_for(const struct tg_engine_fields *f, const struct 
 		return NULL;
 	for (i = 0; i < n_refs; i++) {
 		struct tg_cand *k = &c[*n];
+		struct req_ctx rc = { req, 0 };
 		size_t na;
 
 		if (!(action ? ref_matches_action(&refs[i], action) : !ref_actions(&refs[i], &na)))
 			continue;
-		*k = (struct tg_cand){ refs[i].rule, refs[i].step, NULL, refs[i].cond, NULL };
+		*k = (struct tg_cand){ refs[i].rule, refs[i].step, NULL, refs[i].cond, NULL, 0 };
 		(*n)++;
 		k->guard = engine_guard_for(f, action, refs[i].cond);
 		if (refs[i].cond && !(k->plan = cond_plan(refs[i].cond, f->action, action))) {
 			cands_free(c, *n);
 			return NULL;
 		}
+		cond_required(k->plan, req_add, &rc);
+		k->req = rc.mask;
 	}
 	return c;
 }
@@ -188,7 +212,8 @@ int engine_index_build(struct tg_index *e, const struct tg_ruleset *rs,
 	for (i = 0; i <= e->bk_mask; i++) {
 		if (!e->bk[i].action)
 			continue;
-		e->bk[i].c = cands_for(f, refs, n_refs, e->bk[i].action, &e->bk[i].n);
+		e->bk[i].c = cands_for(f, refs, n_refs, e->bk[i].action, &e->bk[i].n,
+				       &e->bk[i].req);
 		e->bk[i].guard_field = engine_guard_field(f, e->bk[i].action);
 		if (!e->bk[i].c)
 			goto cleanup;
@@ -203,7 +228,7 @@ int engine_index_build(struct tg_index *e, const struct tg_ruleset *rs,
 			free(g);
 		}
 	}
-	e->any = cands_for(f, refs, n_refs, NULL, &e->n_any);
+	e->any = cands_for(f, refs, n_refs, NULL, &e->n_any, &e->any_req);
 	if (!e->any)
 		goto cleanup;
 	err = 0;

@@ -25,6 +25,16 @@ struct tg_cand {
 	 * reordered only) */
 	const struct tg_cond *cond;
 	struct tg_cond *plan;
+	/* bit k: the plan cannot match without a value of the list's
+	 * req.field[k] (cond_required), so it is skipped when that is absent */
+	uint64_t req;
+};
+
+/* The fields a candidate list's plans require, at most 64. */
+#define TG_REQ_MAX 64
+struct tg_req {
+	int field[TG_REQ_MAX];
+	size_t n;
 };
 
 struct tg_bucket {
@@ -33,6 +43,7 @@ struct tg_bucket {
 	struct tg_guard_index *gi;     /* the candidates' guards, indexed; NULL = none */
 	struct tg_cand *c;             /* own candidates merged with "any", in rule order */
 	size_t n;
+	struct tg_req req;
 };
 
 struct tg_index {
@@ -40,6 +51,7 @@ struct tg_index {
 	size_t bk_mask;
 	struct tg_cand *any;
 	size_t n_any;
+	struct tg_req any_req;
 };
 
 /* 0, or -ENOMEM (then engine_index_free() what was built). */

@@ -218,6 +218,36 @@ Test(cond_plan, null_and_unplanned)
 	cond_free(c);
 }
 
+static void add_required(void *ctx, int field)
+{
+	char *out = ctx;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 256 - len, "%s%s", len ? ", " : "", fields_get(field)->name);
+}
+
+static void expect_required(const char *text, const char *fields)
+{
+	struct tg_cond *c = compile(text);
+	char got[256] = "";
+
+	cond_required(c, add_required, got);
+	cr_assert_str_eq(got, fields, "'%s': %s", text, got);
+	cond_free(c);
+}
+
+Test(cond_plan, required_fields)
+{
+	expect_required("user.id = 0 and process.name = sh", "user.id, process.name");
+	expect_required("user.id = 0 or process.name = sh", "");
+	expect_required("(user.id = 0 and file.path = x) or (user.id > 3 and file.name = y)",
+			"user.id");
+	expect_required("not user.id = 0", "");
+	expect_required("user.id != 0 and process.pid < 3", "process.pid");
+	expect_required("process.args exists and not file.path = x", "process.args");
+	expect_required("process.args[2] = x", "process.args");
+}
+
 static size_t g_alerts;
 
 static void count(void *ctx, const struct tg_alert *a)
