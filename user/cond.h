@@ -51,6 +51,20 @@ struct tg_cond *cond_compile(const char *text, const struct tg_cond_env *env,
 bool cond_eval(const struct tg_cond *c, const struct tg_view *v);
 void cond_free(struct tg_cond *c);
 
+/*
+ * A faster equivalent of c for the events whose `field` (a string field)
+ * holds exactly the one value `value` (the engine: one event.action):
+ * predicates on that field are decided now, and every and/or is reordered
+ * to stop early and cheaply (cond_plan.c). field -1 or value NULL: reorder
+ * only, for any event. NULL when out of memory. Evaluate with cond_eval(),
+ * free with cond_free(); cond_never_matches() is true when it folded to
+ * false. c must outlive the plan. Not for cond_actions().
+ */
+struct tg_cond *cond_plan(const struct tg_cond *c, int field, const char *value);
+/* Calls fn with fields c cannot match without: an event lacking one of them
+ * (no value at all) is certainly not matched. Some, not necessarily all. */
+void cond_required(const struct tg_cond *c, void (*fn)(void *ctx, int field), void *ctx);
+
 /* Introspection, for kernel filter compilation and warnings. */
 typedef void (*tg_cond_field_fn)(void *ctx, int field, const char *op, const char *value);
 /* Every (field, operator, literal value) compared in c, value NULL for exists. */

@@ -28,15 +28,38 @@ struct cond_chunk {
 	max_align_t data[];
 };
 
-void *cond_alloc(struct tg_cond *c, size_t size)
+size_t cond_alloc_size(size_t size)
 {
 	const size_t align = _Alignof(max_align_t);
+
+	return size ? (size + align - 1) & ~(align - 1) : align;
+}
+
+static struct cond_chunk *chunk_new(struct tg_cond *c, size_t cap)
+{
+	struct cond_chunk *ch = calloc(1, sizeof(*ch) + cap);
+
+	if (!ch)
+		return NULL;
+	ch->cap = cap;
+	ch->next = c->arena;
+	c->arena = ch;
+	return ch;
+}
+
+int cond_reserve(struct tg_cond *c, size_t size)
+{
+	return size > SIZE_MAX / 2 || !chunk_new(c, cond_alloc_size(size)) ? -1 : 0;
+}
+
+void *cond_alloc(struct tg_cond *c, size_t size)
+{
 	struct cond_chunk *ch = c->arena;
 	void *p;
 
 	if (size > SIZE_MAX / 2)
 		return NULL;
-	size = size ? (size + align - 1) & ~(align - 1) : align;
+	size = cond_alloc_size(size);
 	if (!ch || ch->cap - ch->used < size) {
 		size_t cap = ch ? ch->cap * 2 : CHUNK_MIN;
 
@@ -44,12 +67,8 @@ void *cond_alloc(struct tg_cond *c, size_t size)
 			cap = CHUNK_MAX;
 		if (cap < size)
 			cap = size;
-		ch = calloc(1, sizeof(*ch) + cap);
-		if (!ch)
+		if (!(ch = chunk_new(c, cap)))
 			return NULL;
-		ch->cap = cap;
-		ch->next = c->arena;
-		c->arena = ch;
 	}
 	p = (char *)ch->data + ch->used;
 	ch->used += size;
@@ -355,6 +374,11 @@ static bool node_eval(const struct cond_node *n, const struct tg_view *v)
 		return pred_eval(&n->pred, v);
 	}
 	return false;
+}
+
+bool cond_node_eval(const struct cond_node *n, const struct tg_view *v)
+{
+	return node_eval(n, v);
 }
 
 bool cond_eval(const struct tg_cond *c, const struct tg_view *v)

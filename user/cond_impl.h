@@ -82,11 +82,18 @@ struct tg_cond {
 
 /* Zeroed, max_align_t aligned; NULL when out of memory. */
 void *cond_alloc(struct tg_cond *c, size_t size);
+/* What cond_alloc(size) takes from the arena. */
+size_t cond_alloc_size(size_t size);
+/* Starts the arena with one chunk of size bytes, for a caller that knows
+ * what it will allocate (cond_plan.c: small trees, many of them). 0 or -1. */
+int cond_reserve(struct tg_cond *c, size_t size);
 /* in/intersects: hash set of pr->items; pmatch: sorted prefixes. -1 on ENOMEM. */
 int cond_build_set(struct tg_cond *c, struct cond_pred *pr);
 int cond_build_prefixes(struct tg_cond *c, struct cond_pred *pr);
 /* never and actions, once the tree is complete. -1 on ENOMEM. */
 int cond_analyze(struct tg_cond *c);
 const char *cond_op_name(enum cond_op op);
+/* One node of a tree against a view (cond_plan.c folds with it). */
+bool cond_node_eval(const struct cond_node *n, const struct tg_view *v);
 
 #endif

@@ -21,6 +21,7 @@
 #include "cond.h"
 #include "engine.h"
 #include "engine_guard.h"
+#include "engine_index.h"
 #include "engine_state.h"
 #include "fields.h"
 #include "rules.h"
@@ -29,30 +30,9 @@
  * not fill with dead states between evictions. */
 #define SWEEP_BUDGET 2
 
-struct tg_cand {
-	uint32_t rule;
-	uint32_t step;                 /* sequence step; 0 for other kinds */
-	/* open and exec buckets: file.path / process.executable must start
-	 * with one of these for the condition to have a chance
-	 * (cond_prefix_bound); NULL = no guard */
-	struct tg_guard *guard;
-};
-
-struct tg_bucket {
-	char *action;                  /* NULL = empty slot */
-	int guard_field;               /* field the candidates' guards test, -1 = none */
-	struct tg_guard_index *gi;     /* the candidates' guards, indexed; NULL = none */
-	struct tg_cand *c;             /* own candidates merged with "any", in rule order */
-	size_t n;
-};
-
-
 struct tg_engine {
 	const struct tg_ruleset *rs;
-	struct tg_bucket *bk;
-	size_t bk_mask;
-	struct tg_cand *any;
-	size_t n_any;
+	struct tg_index ix;
 	struct tg_states st;
 	struct tg_engine_fields f;
 	uint64_t last_ns;
@@ -68,188 +48,6 @@ struct tg_ev {
 	tg_alert_fn fn;
 	void *ctx;
 };
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h ^ (h >> 29);
-}
-
-/* ---- index ------------------------------------------------------------- */
-
-/* The conditions the engine evaluates, in rule then step order. */
-struct tg_cond_ref {
-	uint32_t rule, step;
-	const struct tg_cond *cond;
-};
-
-static bool rule_active(const struct tg_rule *r)
-{
-	if (!r->enabled)
-		return false;
-	switch (r->kind) {
-	case TG_RULE_EVENT:
-	case TG_RULE_THRESHOLD:
-		return true;
-	case TG_RULE_SEQUENCE:
-		return r->n_steps > 0 && r->n_steps <= TG_SEQ_MAX_STEPS;
-	}
-	return false;
-}
-
-static struct tg_cond_ref *collect_conds(const struct tg_ruleset *rs, size_t *n)
-{
-	struct tg_cond_ref *refs;
-	size_t cap = 0, i, k;
-
-	for (i = 0; i < rs->n_rules; i++)
-		if (rule_active(&rs->rules[i]))
-			cap += rs->rules[i].kind == TG_RULE_SEQUENCE ? rs->rules[i].n_steps : 1;
-	refs = calloc(cap ? cap : 1, sizeof(*refs));
-	if (!refs)
-		return NULL;
-	*n = 0;
-	for (i = 0; i < rs->n_rules; i++) {
-		const struct tg_rule *r = &rs->rules[i];
-
-		if (!rule_active(r))
-			continue;
-		if (r->kind != TG_RULE_SEQUENCE) {
-			refs[(*n)++] = (struct tg_cond_ref){ (uint32_t)i, 0, r->cond };
-			continue;
-		}
-		for (k = 0; k < r->n_steps; k++)
-			refs[(*n)++] =
-				(struct tg_cond_ref){ (uint32_t)i, (uint32_t)k, r->steps[k] };
-	}
-	return refs;
-}
-
-/* NULL cond (none compiled) is read as "any action, always true". */
-static const char *const *ref_actions(const struct tg_cond_ref *r, size_t *n)
-{
-	*n = 0;
-	return r->cond ? cond_actions(r->cond, n) : NULL;
-}
-
-static struct tg_bucket *bucket_find(const struct tg_engine *e, const char *action)
-{
-	size_t i;
-
-	if (!e->bk)
-		return NULL;
-	for (i = str_hash(action) & e->bk_mask; e->bk[i].action; i = (i + 1) & e->bk_mask)
-		if (strcmp(e->bk[i].action, action) == 0)
-			return &e->bk[i];
-	return NULL;
-}
-
-static int bucket_insert(struct tg_engine *e, const char *action)
-{
-	size_t i;
-
-	for (i = str_hash(action) & e->bk_mask; e->bk[i].action; i = (i + 1) & e->bk_mask)
-		if (strcmp(e->bk[i].action, action) == 0)
-			return 0;
-	e->bk[i].action = strdup(action);
-	return e->bk[i].action ? 0 : -ENOMEM;
-}
-
-static bool ref_matches_action(const struct tg_cond_ref *r, const char *action)
-{
-	const char *const *acts;
-	size_t n, i;
-
-	acts = ref_actions(r, &n);
-	if (!acts)
-		return true;
-	for (i = 0; i < n; i++)
-		if (acts[i] && strcmp(acts[i], action) == 0)
-			return true;
-	return false;
-}
-
-/* Candidates of one bucket (action != NULL) or of the "any" list. */
-static struct tg_cand *cands_for(const struct tg_engine_fields *f, const struct tg_cond_ref *refs,
-				 size_t n_refs, const char *action, size_t *n)
-{
-	struct tg_cand *c = calloc(n_refs ? n_refs : 1, sizeof(*c));
-	size_t i;
-
-	*n = 0;
-	if (!c)
-		return NULL;
-	for (i = 0; i < n_refs; i++) {
-		size_t na;
-
-		if (!(action ? ref_matches_action(&refs[i], action) : !ref_actions(&refs[i], &na)))
-			continue;
-		c[*n] = (struct tg_cand){ refs[i].rule, refs[i].step, NULL };
-		c[*n].guard = engine_guard_for(f, action, refs[i].cond);
-		(*n)++;
-	}
-	return c;
-}
-
-static int index_build(struct tg_engine *e)
-{
-	struct tg_cond_ref *refs;
-	size_t n_refs = 0, n_names = 0, slots = 16, i, j;
-	int err = -ENOMEM;
-
-	refs = collect_conds(e->rs, &n_refs);
-	if (!refs)
-		return -ENOMEM;
-	for (i = 0; i < n_refs; i++) {
-		size_t n;
-
-		ref_actions(&refs[i], &n);
-		n_names += n;
-	}
-	while (slots < 2 * n_names)
-		slots <<= 1;
-	e->bk = calloc(slots, sizeof(*e->bk));
-	if (!e->bk)
-		goto cleanup;
-	e->bk_mask = slots - 1;
-	for (i = 0; i < n_refs; i++) {
-		const char *const *acts;
-		size_t n;
-
-		acts = ref_actions(&refs[i], &n);
-		for (j = 0; acts && j < n; j++)
-			if (acts[j] && bucket_insert(e, acts[j]))
-				goto cleanup;
-	}
-	for (i = 0; i <= e->bk_mask; i++) {
-		if (!e->bk[i].action)
-			continue;
-		e->bk[i].c = cands_for(&e->f, refs, n_refs, e->bk[i].action, &e->bk[i].n);
-		e->bk[i].guard_field = engine_guard_field(&e->f, e->bk[i].action);
-		if (!e->bk[i].c)
-			goto cleanup;
-		if (e->bk[i].guard_field >= 0) {
-			struct tg_guard **g = calloc(e->bk[i].n ? e->bk[i].n : 1, sizeof(*g));
-
-			if (!g)
-				goto cleanup;
-			for (j = 0; j < e->bk[i].n; j++)
-				g[j] = e->bk[i].c[j].guard;
-			e->bk[i].gi = engine_guard_index(g, e->bk[i].n);
-			free(g);
-		}
-	}
-	e->any = cands_for(&e->f, refs, n_refs, NULL, &e->n_any);
-	if (!e->any)
-		goto cleanup;
-	err = 0;
-cleanup:
-	free(refs);
-	return err;
-}
 
 static int field_id(const char *name, const char *alt)
 {
@@ -287,7 +85,7 @@ struct tg_engine *engine_new(const struct tg_ruleset *rs, const struct tg_engine
 		return NULL;
 	e->rs = rs;
 	fields_resolve(&e->f);
-	if (states_init(&e->st, max, rs->n_rules) || index_build(e)) {
+	if (states_init(&e->st, max, rs->n_rules) || engine_index_build(&e->ix, rs, &e->f)) {
 		engine_free(e);
 		return NULL;
 	}
@@ -296,19 +94,9 @@ struct tg_engine *engine_new(const struct tg_ruleset *rs, const struct tg_engine
 
 void engine_free(struct tg_engine *e)
 {
-	size_t i;
-
 	if (!e)
 		return;
-	for (i = 0; e->bk && i <= e->bk_mask; i++) {
-		free(e->bk[i].action);
-		for (size_t k = 0; e->bk[i].c && k < e->bk[i].n; k++)
-			engine_guard_free(e->bk[i].c[k].guard);
-		engine_guard_index_free(e->bk[i].gi);
-		free(e->bk[i].c);
-	}
-	free(e->bk);
-	free(e->any);
+	engine_index_free(&e->ix);
 	states_free(&e->st);
 	free(e);
 }
@@ -520,19 +308,26 @@ static cJSON *seq_details(const struct tg_seq_state *s, const struct tg_rule *ru
 	return d;
 }
 
-/* Step results are computed at most once per event: 0 unknown, 1, 2. */
-static bool step_eval(const struct tg_rule *rule, uint32_t k, const struct tg_view *v,
-		      uint8_t *memo)
+/* One sequence rule against one event: the steps the event's bucket holds
+ * (bit k: step k) and their conditions; each step's result is computed at
+ * most once: 0 unknown, 1 true, 2 false. */
+struct tg_seq_run {
+	uint32_t mask;
+	const struct tg_cond *cond[TG_SEQ_MAX_STEPS];   /* NULL: always true */
+	uint8_t memo[TG_SEQ_MAX_STEPS];
+};
+
+static bool step_eval(struct tg_seq_run *run, uint32_t k, const struct tg_view *v)
 {
-	if (!memo[k])
-		memo[k] = !rule->steps[k] || cond_eval(rule->steps[k], v) ? 1 : 2;
-	return memo[k] == 1;
+	if (!run->memo[k])
+		run->memo[k] = !run->cond[k] || cond_eval(run->cond[k], v) ? 1 : 2;
+	return run->memo[k] == 1;
 }
 
 /* Try to advance an existing state with this event. The candidate keys
  * are the event's own key and, by lineage, its ancestors' entity ids,
  * nearest first: the first state that can advance does. */
-static bool seq_advance(const struct tg_ev *ev, uint32_t ri, uint32_t mask, uint8_t *memo)
+static bool seq_advance(const struct tg_ev *ev, uint32_t ri, struct tg_seq_run *run)
 {
 	struct tg_engine *e = ev->e;
 	const struct tg_rule *rule = &e->rs->rules[ri];
@@ -558,8 +353,8 @@ static bool seq_advance(const struct tg_ev *ev, uint32_t ri, uint32_t mask, uint
 			continue;
 		}
 		step = s->reached;
-		if (step >= rule->n_steps || !(mask & (1u << step)) ||
-		    !step_eval(rule, step, ev->v, memo))
+		if (step >= rule->n_steps || !(run->mask & (1u << step)) ||
+		    !step_eval(run, step, ev->v))
 			continue;
 		if (step + 1 == rule->n_steps) {
 			cJSON *d = seq_details(s, rule, ev);
@@ -576,18 +371,17 @@ static bool seq_advance(const struct tg_ev *ev, uint32_t ri, uint32_t mask, uint
 	return false;
 }
 
-static void seq_event(const struct tg_ev *ev, uint32_t ri, uint32_t mask)
+static void seq_event(const struct tg_ev *ev, uint32_t ri, struct tg_seq_run *run)
 {
 	struct tg_engine *e = ev->e;
 	const struct tg_rule *rule = &e->rs->rules[ri];
-	uint8_t memo[TG_SEQ_MAX_STEPS] = { 0 };
 	struct tg_seq_state *s;
 	struct tg_key k;
 
 	/* Later steps need a state: skip them while the rule has none. */
-	if ((mask & ~1u) && e->st.per_rule[ri] && seq_advance(ev, ri, mask, memo))
+	if ((run->mask & ~1u) && e->st.per_rule[ri] && seq_advance(ev, ri, run))
 		return;
-	if (!(mask & 1u) || !step_eval(rule, 0, ev->v, memo))
+	if (!(run->mask & 1u) || !step_eval(run, 0, ev->v))
 		return;
 	if (rule->n_steps == 1) {
 		emit(ev, rule, seq_details(NULL, rule, ev));
@@ -721,21 +515,95 @@ static void thr_event(const struct tg_ev *ev, uint32_t ri)
 
 /* ---- evaluation -------------------------------------------------------- */
 
+/* The condition a candidate runs: its plan for the bucket, or as compiled
+ * when the event's action is not exactly one value (the plan assumes it). */
+static const struct tg_cond *cand_cond(const struct tg_cand *c, bool planned)
+{
+	return planned ? c->plan : c->cond;
+}
+
+/* The candidates of one event: its bucket's, or the "any" list; which of
+ * them the guards let through (pass NULL: all); and, with plans, which of
+ * their required fields (req) the event has. */
+struct tg_cands {
+	const struct tg_cand *c;
+	size_t n;
+	const uint8_t *pass;
+	bool planned;
+	const struct tg_req *req;
+	uint64_t have;                 /* bit k: req->field[k] has a value */
+};
+
+/* True when candidate i cannot match: its guard failed, or a field its
+ * plan requires is absent. */
+static bool cand_skip(const struct tg_cands *cs, size_t i)
+{
+	return (cs->pass && !cs->pass[i]) || (cs->planned && (cs->c[i].req & ~cs->have));
+}
+
+/* Looks up every field the candidates require, once, all together: the
+ * loads are independent, so on a cold view their misses overlap (measured:
+ * better than looking each up when a candidate first needs it). */
+static void cands_fields(struct tg_cands *cs, const struct tg_view *v)
+{
+	for (size_t k = 0; k < cs->req->n; k++)
+		if (view_get(v, cs->req->field[k], NULL))
+			cs->have |= 1ull << k;
+}
+
+static void cands_select(struct tg_ev *ev, struct tg_cands *cs)
+{
+	const struct tg_engine *e = ev->e;
+	const struct tg_val *av, *gv;
+	const struct tg_bucket *bk = NULL;
+	size_t na = view_get(ev->v, e->f.action, &av);
+
+	*cs = (struct tg_cands){ e->ix.any, e->ix.n_any, NULL, true, &e->ix.any_req, 0 };
+	if (na && av[0].s)
+		bk = engine_index_find(&e->ix, av[0].s);
+	if (bk) {
+		cs->c = bk->c;
+		cs->n = bk->n;
+		cs->req = &bk->req;
+		cs->planned = na == 1;
+		ev->action = bk->action;
+	}
+	if (cs->planned)
+		cands_fields(cs, ev->v);
+	if (bk && bk->gi)
+		cs->pass = view_get(ev->v, bk->guard_field, &gv) ?
+			   engine_guard_eval(bk->gi, gv[0].s, gv[0].len) :
+			   engine_guard_eval(bk->gi, NULL, 0);
+}
+
+/* A sequence rule's candidates are adjacent, from cs->c[i] on: runs the
+ * rule once with all of its steps not skipped (a skipped step is false).
+ * Returns the index past them. */
+static size_t seq_cands(const struct tg_ev *ev, const struct tg_cands *cs, size_t i)
+{
+	uint32_t ri = cs->c[i].rule;
+	struct tg_seq_run run = { 0 };
+
+	for (; i < cs->n && cs->c[i].rule == ri; i++) {
+		if (cand_skip(cs, i))
+			continue;
+		run.mask |= 1u << cs->c[i].step;
+		run.cond[cs->c[i].step] = cand_cond(&cs->c[i], cs->planned);
+	}
+	if (run.mask)
+		seq_event(ev, ri, &run);
+	return i;
+}
+
 void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, tg_alert_fn fn,
 		 void *ctx)
 {
 	struct tg_ev ev = { .e = e, .v = v, .fn = fn, .ctx = ctx };
-	const struct tg_bucket *bk = NULL;
-	const struct tg_cand *c;
-	const char *action;
-	const struct tg_val *gv;
-	const uint8_t *pass = NULL;
-	size_t n, i;
+	struct tg_cands cs;
+	size_t i;
 
 	if (!e || !v)
 		return;
-	c = e->any;
-	n = e->n_any;
 	e->events++;
 	if (!now_ns && event_ts(v))
 		now_ns = engine_time_ns(event_ts(v));
@@ -745,42 +613,20 @@ void engine_eval(struct tg_engine *e, const struct tg_view *v, uint64_t now_ns, 
 	ev.now = now_ns;
 	states_sweep(&e->st, now_ns, SWEEP_BUDGET);
 
-	action = view_str(v, e->f.action);
-	if (action)
-		bk = bucket_find(e, action);
-	if (bk) {
-		c = bk->c;
-		n = bk->n;
-		ev.action = bk->action;
-	}
-	/* which candidates the guards let through (NULL: all) */
-	if (bk && bk->gi)
-		pass = view_get(v, bk->guard_field, &gv) ?
-		       engine_guard_eval(bk->gi, gv[0].s, gv[0].len) :
-		       engine_guard_eval(bk->gi, NULL, 0);
-	for (i = 0; i < n;) {
-		uint32_t ri = c[i].rule;
-		const struct tg_rule *rule = &e->rs->rules[ri];
+	cands_select(&ev, &cs);
+	for (i = 0; i < cs.n; i++) {
+		const struct tg_cand *c = &cs.c[i];
+		const struct tg_rule *rule = &e->rs->rules[c->rule];
+		const struct tg_cond *cond = cand_cond(c, cs.planned);
 
 		if (rule->kind == TG_RULE_SEQUENCE) {
-			uint32_t mask = 0;
-
-			for (; i < n && c[i].rule == ri; i++)
-				if (!pass || pass[i])
-					mask |= 1u << c[i].step;
-			if (mask)
-				seq_event(&ev, ri, mask);
+			i = seq_cands(&ev, &cs, i) - 1;
 			continue;
 		}
-		if (pass && !pass[i]) {
-			i++;
-			continue;
-		}
-		i++;
-		if (rule->cond && !cond_eval(rule->cond, v))
+		if (cand_skip(&cs, i) || (cond && !cond_eval(cond, v)))
 			continue;
 		if (rule->kind == TG_RULE_THRESHOLD)
-			thr_event(&ev, ri);
+			thr_event(&ev, c->rule);
 		else
 			emit(&ev, rule, NULL);
 	}
