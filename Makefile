@@ -41,6 +41,17 @@ INTEG_SRCS := $(filter-out tests/integration/helpers.c,$(wildcard tests/integrat
 INTEG_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/integration/%,$(INTEG_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+# The twin lab's programs (tests/lab/src): a real twin stack for the lab
+# driver to attack. Plain userspace, no BPF, no root; `make lab`.
+LAB_DIR := tests/lab/src
+LAB_OUT := $(OUTPUT)/lab
+LAB_PROGS := twin-engine twin-gateway twin-deploy twin-operator
+LAB_BINS := $(addprefix $(LAB_OUT)/bin/,$(LAB_PROGS))
+LAB_HDRS := $(wildcard $(LAB_DIR)/*.h)
+LAB_COMMON_OBJS := $(addprefix $(LAB_OUT)/obj/,labcommon.o labclient.o)
+LAB_ENGINE_OBJS := $(addprefix $(LAB_OUT)/obj/,twin-engine.o engine_mqtt.o engine_api.o)
+LAB_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread
+LAB_LIBS := -lmosquitto -lcjson -lm -pthread
 # Seconds each fuzz target runs: `make fuzz` long, `make test` a smoke run.
 FUZZ_SECONDS ?= 120
 FUZZ_SMOKE_SECONDS ?= 15
@@ -55,11 +66,12 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test unit integration fuzz fuzz-smoke bench install clean
+.PHONY: all deps run test unit integration fuzz fuzz-smoke bench install clean lab
 
 all: $(OUTPUT)/twinguard
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/fuzz:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/san $(OUTPUT)/tests/unit $(OUTPUT)/tests/integration $(OUTPUT)/fuzz \
+		$(LAB_OUT)/obj $(LAB_OUT)/bin:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUTPUT)
@@ -105,6 +117,22 @@ $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS) | $(OUTPUT)/f
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -Iinclude \
 		-I$(OUTPUT) -Iuser $< $(LIB_SRCS) $(LIBS) -o $@
+
+# The twin lab: each program is its main file plus the shared objects; the
+# engine has two more files.
+$(LAB_OUT)/obj/%.o: $(LAB_DIR)/%.c $(LAB_HDRS) | $(LAB_OUT)/obj
+	$(call msg,LAB-CC,$@)
+	$(Q)$(CC) $(LAB_CFLAGS) -c $< -o $@
+
+$(LAB_OUT)/bin/twin-engine: $(LAB_ENGINE_OBJS) $(LAB_COMMON_OBJS) | $(LAB_OUT)/bin
+	$(call msg,LAB-BIN,$@)
+	$(Q)$(CC) $(LAB_CFLAGS) $^ $(LAB_LIBS) -o $@
+
+$(LAB_OUT)/bin/twin-%: $(LAB_OUT)/obj/twin-%.o $(LAB_COMMON_OBJS) | $(LAB_OUT)/bin
+	$(call msg,LAB-BIN,$@)
+	$(Q)$(CC) $(LAB_CFLAGS) $^ $(LAB_LIBS) -o $@
+
+lab: $(LAB_BINS)
 
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -8,7 +8,7 @@ set -euo pipefail
 build=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 	libcjson-dev libssl-dev pkg-config)
 tests=(libcriterion-dev iproute2 valgrind util-linux procps)
-lab=(mosquitto mosquitto-clients logrotate)
+lab=(mosquitto mosquitto-clients libmosquitto-dev logrotate jq curl)
 bench=(auditd)
 all=("${build[@]}" "${tests[@]}" "${lab[@]}" "${bench[@]}")
 
