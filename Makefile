@@ -46,7 +46,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 LAB_DIR := tests/lab/src
 LAB_OUT := $(OUTPUT)/lab
 LAB_PROGS := twin-engine twin-gateway twin-deploy twin-operator
-LAB_BINS := $(addprefix $(LAB_OUT)/bin/,$(LAB_PROGS))
+LAB_BINS := $(addprefix $(LAB_OUT)/bin/,$(LAB_PROGS)) $(LAB_OUT)/bin/twinlab
 LAB_HDRS := $(wildcard $(LAB_DIR)/*.h)
 LAB_COMMON_OBJS := $(addprefix $(LAB_OUT)/obj/,labcommon.o labclient.o)
 LAB_ENGINE_OBJS := $(addprefix $(LAB_OUT)/obj/,twin-engine.o engine_mqtt.o engine_api.o)
@@ -66,7 +66,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test unit integration fuzz fuzz-smoke bench install clean lab
+.PHONY: all deps run test unit integration fuzz fuzz-smoke bench install clean lab demo
 
 all: $(OUTPUT)/twinguard
 
@@ -132,7 +132,18 @@ $(LAB_OUT)/bin/twin-%: $(LAB_OUT)/obj/twin-%.o $(LAB_COMMON_OBJS) | $(LAB_OUT)/b
 	$(call msg,LAB-BIN,$@)
 	$(Q)$(CC) $(LAB_CFLAGS) $^ $(LAB_LIBS) -o $@
 
+# The intruder's multi-tool (also compiled by the rule tests themselves).
+$(LAB_OUT)/bin/twinlab: tests/integration/lab/twinlab.c | $(LAB_OUT)/bin
+	$(call msg,LAB-BIN,$@)
+	$(Q)$(CC) $(LAB_CFLAGS) $< -o $@
+
 lab: $(LAB_BINS)
+
+# The twin lab under the agent: every scenario, a timeline, a summary
+# (tests/lab/demo.sh, docs/lab.md). Root.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all lab
+	$(Q)tests/lab/demo.sh
 
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
@@ -150,7 +161,7 @@ run: deps
 unit: $(UNIT_BINS) $(OUTPUT)/twinguard
 	$(Q)tests/run-unit.sh $(UNIT_BINS)
 
-integration: $(INTEG_BINS) $(OUTPUT)/twinguard
+integration: $(INTEG_BINS) $(OUTPUT)/twinguard $(LAB_BINS)
 	$(Q)tests/run-integration.sh $(INTEG_BINS)
 
 test: deps

@@ -200,6 +200,7 @@ static cJSON *agent_stats_json(struct tg_agent *a)
 		cJSON_AddNumberToObject(io, "errors", (double)is.errors);
 		cJSON_AddNumberToObject(io, "overflows", (double)is.overflows);
 		cJSON_AddNumberToObject(io, "rescans", (double)is.rescans);
+		cJSON_AddNumberToObject(io, "repeats", (double)is.repeats);
 		cJSON_AddNumberToObject(io, "queued", (double)is.queued);
 	}
 	return j;

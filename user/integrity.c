@@ -27,58 +27,7 @@
 #include "path.h"
 #include "profile.h"
 
-#define IG_FDS_MAX 4096
-
-struct ig_fd {
-	uint32_t tgid;
-	int32_t fd;
-	char *path;
-	cJSON *writer;            /* {"process": ..., "user": ...} */
-};
-
-struct ig_pending {
-	char *path;
-	const char *trigger;
-	cJSON *writer;            /* NULL: no known writer (start, rescan) */
-	bool again;               /* changed again while being hashed */
-};
-
-struct ig_result {
-	char *path;
-	struct tg_hash_result h;
-};
-
-struct ig_ring {
-	void **v;
-	size_t cap, head, n;
-};
-
-struct tg_integrity {
-	struct tg_manifest man;
-	char *manifest_path;
-	/* copied from the profile: a reload may free it while this runs on */
-	struct tg_strs model_dirs, config_dirs, deployers;
-	bool auto_update;
-	struct tg_integrity_opts o;
-	char hostname[256];
-	struct ig_fd *fds;
-	size_t n_fds;
-	struct ig_pending *pend;
-	size_t n_pend;
-	char **rescan;            /* paths still to feed */
-	size_t n_rescan, rescan_pos;
-	const char *rescan_trigger;
-	bool rescan_again;
-	uint64_t next_rescan_ns;
-	/* shared with the hashing thread */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct ig_ring jobs, results;
-	bool stop, thread_ok;
-	pthread_t thread;
-	struct tg_throttle th;
-	struct tg_integrity_stats st;
-};
+#include "integrity_priv.h"
 
 static uint64_t ig_now_ns(void)
 {
@@ -180,7 +129,7 @@ static cJSON *ig_writer(const cJSON *j)
 	return w;
 }
 
-static struct ig_pending *ig_pending_find(struct tg_integrity *ig, const char *path)
+struct ig_pending *ig_pending_find(struct tg_integrity *ig, const char *path)
 {
 	for (size_t i = 0; i < ig->n_pend; i++)
 		if (!strcmp(ig->pend[i].path, path))
@@ -189,7 +138,7 @@ static struct ig_pending *ig_pending_find(struct tg_integrity *ig, const char *p
 }
 
 /* Hand path to the hashing thread; false when the job ring is full. */
-static bool ig_submit(struct tg_integrity *ig, const char *path)
+bool ig_submit(struct tg_integrity *ig, const char *path)
 {
 	char *dup = strdup(path);
 	bool ok;
@@ -343,124 +292,6 @@ void integrity_observe(struct tg_integrity *ig, const struct tg_event *ev, const
 	}
 }
 
-/* ---- full checks ---------------------------------------------------- */
-
-static void ig_rescan_clear(struct tg_integrity *ig)
-{
-	for (size_t i = ig->rescan_pos; i < ig->n_rescan; i++)
-		free(ig->rescan[i]);
-	free(ig->rescan);
-	ig->rescan = NULL;
-	ig->n_rescan = ig->rescan_pos = 0;
-}
-
-struct ig_walk {
-	struct tg_integrity *ig;
-	size_t cap;
-};
-
-static int ig_rescan_add(void *ctx, const char *path)
-{
-	struct ig_walk *w = ctx;
-	struct tg_integrity *ig = w->ig;
-	char *dup;
-
-	if (ig->n_rescan == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 256;
-		char **v = realloc(ig->rescan, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		ig->rescan = v;
-		w->cap = cap;
-	}
-	dup = strdup(path);
-	if (!dup)
-		return -1;
-	ig->rescan[ig->n_rescan++] = dup;
-	return 0;
-}
-
-static void ig_walk_warn(void *ctx, const char *path, int err)
-{
-	(void)ctx;
-	fprintf(stderr, "twinguard: integrity: cannot list %s: %s\n", path, strerror(err));
-}
-
-/* A file found on disk, unless listed: the listed ones are in already. A
- * path in twice would be hashed (and reported) twice when the queue
- * cannot hold both copies at the same time. */
-static int ig_rescan_add_unlisted(void *ctx, const char *path)
-{
-	struct ig_walk *w = ctx;
-
-	return manifest_find(&w->ig->man, path) ? 0 : ig_rescan_add(ctx, path);
-}
-
-/* Every manifest entry (a listed file that is gone shows up as missing),
- * then every other file on disk under the watched dirs. */
-static void ig_rescan_build(struct tg_integrity *ig, const char *trigger)
-{
-	struct ig_walk w = { ig, 0 };
-	int rc = 0;
-
-	ig_rescan_clear(ig);
-	for (size_t i = 0; !rc && i < ig->man.n; i++)
-		rc = ig_rescan_add(&w, ig->man.v[i].path);
-	if (!rc)
-		rc = manifest_walk((const char *const *)ig->model_dirs.v, ig->model_dirs.n,
-				   ig_rescan_add_unlisted, &w, ig_walk_warn);
-	if (!rc)
-		rc = manifest_walk((const char *const *)ig->config_dirs.v, ig->config_dirs.n,
-				   ig_rescan_add_unlisted, &w, ig_walk_warn);
-	if (rc)
-		fprintf(stderr, "twinguard: integrity: out of memory listing files; check incomplete\n");
-	ig->rescan_trigger = trigger;
-	ig->st.rescans++;
-}
-
-void integrity_rescan(struct tg_integrity *ig)
-{
-	/* one at a time: a rescan asked for during one runs after it */
-	if (ig->rescan_pos < ig->n_rescan)
-		ig->rescan_again = true;
-	else
-		ig_rescan_build(ig, "rescan");
-}
-
-/* Move rescan paths into the queue while it has room. */
-static void ig_rescan_feed(struct tg_integrity *ig)
-{
-	while (ig->rescan_pos < ig->n_rescan && ig->n_pend < ig->o.queue_max) {
-		char *path = ig->rescan[ig->rescan_pos];
-		struct ig_pending *p = ig_pending_find(ig, path);
-
-		if (!p) {
-			p = &ig->pend[ig->n_pend];
-			if (!ig_submit(ig, path))
-				return; /* job ring full: next poll */
-			p->path = path;
-			p->trigger = ig->rescan_trigger;
-			p->writer = NULL;
-			p->again = false;
-			ig->n_pend++;
-		} else {
-			/* its hash may have read the file before the change
-			 * this check is for */
-			p->again = true;
-			free(path);
-		}
-		ig->rescan[ig->rescan_pos++] = NULL;
-	}
-	if (ig->rescan_pos == ig->n_rescan && ig->n_rescan) {
-		ig_rescan_clear(ig);
-		if (ig->rescan_again) {
-			ig->rescan_again = false;
-			ig_rescan_build(ig, "rescan");
-		}
-	}
-}
-
 /* ---- results -------------------------------------------------------- */
 
 enum ig_verdict { IG_OK, IG_MISMATCH, IG_UNKNOWN, IG_MISSING };
@@ -557,6 +388,49 @@ static void ig_count(struct tg_integrity *ig, enum ig_verdict v)
 		ig->st.missing++;
 }
 
+static struct ig_seen *ig_seen_find(struct tg_integrity *ig, const char *path)
+{
+	for (size_t i = 0; i < ig->n_seen; i++)
+		if (!strcmp(ig->seen[i].path, path))
+			return &ig->seen[i];
+	return NULL;
+}
+
+static void ig_seen_forget(struct tg_integrity *ig, const char *path)
+{
+	struct ig_seen *s = ig_seen_find(ig, path);
+
+	if (s) {
+		free(s->path);
+		*s = ig->seen[--ig->n_seen];
+	}
+}
+
+/* True when this difference was reported already (checks at start and on
+ * rescans always report: they are the periodic reminder). */
+static bool ig_seen_before(struct tg_integrity *ig, const struct ig_result *r, int v,
+			   const char *trigger)
+{
+	struct ig_seen *s = ig_seen_find(ig, r->path);
+	bool rescan = !trigger || !strcmp(trigger, "start") || !strcmp(trigger, "rescan");
+
+	if (s && !rescan && s->verdict == v && s->h.status == r->h.status &&
+	    s->h.size == r->h.size && s->h.mode == r->h.mode &&
+	    !memcmp(s->h.sha256, r->h.sha256, TG_SHA256_LEN))
+		return true;
+	if (!s && ig->n_seen == IG_SEEN_MAX)
+		ig_seen_forget(ig, ig->seen[0].path); /* bounded: forget one */
+	if (!s) {
+		s = &ig->seen[ig->n_seen];
+		if (!(s->path = strdup(r->path)))
+			return false;
+		ig->n_seen++;
+	}
+	s->verdict = v;
+	s->h = r->h;
+	return false;
+}
+
 static void ig_result(struct tg_integrity *ig, struct ig_result *r, tg_integrity_emit_fn fn,
 		      void *ctx)
 {
@@ -579,9 +453,14 @@ static void ig_result(struct tg_integrity *ig, struct ig_result *r, tg_integrity
 	    ig_by_deployer(ig, p->writer) && ig_auto_update(ig, r, v, m)) {
 		ig->st.updated++;
 		ev = ig_event(ig, r, p, m, "integrity-updated");
+		ig_seen_forget(ig, r->path);
+	} else if (v != IG_OK && ig_seen_before(ig, r, v, p ? p->trigger : NULL)) {
+		ig->st.repeats++;
 	} else if (v != IG_OK) {
 		ig_count(ig, v);
 		ev = ig_event(ig, r, p, m, ig_actions[v]);
+	} else {
+		ig_seen_forget(ig, r->path);
 	}
 	if (ev)
 		fn(ctx, ev);
@@ -738,6 +617,8 @@ void integrity_free(struct tg_integrity *ig)
 		cJSON_Delete(ig->pend[i].writer);
 	}
 	ig_rescan_clear(ig);
+	for (size_t i = 0; i < ig->n_seen; i++)
+		free(ig->seen[i].path);
 	free(ig->fds);
 	free(ig->pend);
 	free(ig->manifest_path);

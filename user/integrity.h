@@ -36,6 +36,7 @@ struct tg_integrity_stats {
 	uint64_t errors;               /* unreadable files */
 	uint64_t overflows;            /* queue full: a full rescan was scheduled */
 	uint64_t rescans;
+	uint64_t repeats;              /* a difference found again, not reported again */
 	size_t queued;                 /* now */
 };
 

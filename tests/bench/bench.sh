@@ -190,6 +190,12 @@ for prog in open_loop exec_storm procs tgspawn; do
 done
 
 TMP=$(mktemp -d /tmp/tg-bench-XXXXXX)
+# The agent runs as shipped with model integrity on: a manifest of the
+# profile's model and config directories (empty where they do not exist),
+# so closes are routed to the kernel's close handler as in production.
+MANIFEST=$TMP/manifest.json
+"$AGENT" baseline --config /dev/null --profile "$AGENT_PROFILE" --manifest "$MANIFEST" >/dev/null ||
+	die "twinguard baseline failed"
 # The open loop's file: /tmp is under no prefix of the shipped config, so
 # the agent's kernel filter drops every one of these opens.
 mkdir "$TMP/open"
@@ -307,7 +313,7 @@ agent_start() {
 	AGENT_LOG=$TMP/agent-$AGENT_N.log
 	AGENT_ST=$TMP/agent-$AGENT_N.st
 	"$OUT/tgspawn" "$AGENT_LOG" -- "$AGENT" run --config "$AGENT_CONFIG" --events \
-		--rules-dir "$AGENT_RULES" --profile "$AGENT_PROFILE" \
+		--rules-dir "$AGENT_RULES" --profile "$AGENT_PROFILE" --manifest "$MANIFEST" \
 		--output /dev/null >"$AGENT_ST" </dev/null &
 	SPAWN_PID=$!
 	while :; do

@@ -61,7 +61,7 @@ TestSuite(lab, .fini = lab_fini, .timeout = 180);
 
 static void scen_load(const char *name, struct scen *s)
 {
-	char line[512];
+	char line[120];
 	FILE *f;
 
 	memset(s, 0, sizeof(*s));

@@ -53,19 +53,31 @@ header() { sed -n "s/^# $2: //p" "$1"; }
 # Alerts (one JSON object per line) that belong to pid's tree.
 tree_alerts() {
 	local pid=$1 since=${2:-}
-	jq -c --argjson p "$pid" --arg since "$since" '
-		select(.event.kind == "alert")
+	# -R + fromjson?: the agent may be mid-line; a partial last line is skipped
+	jq -c -R --argjson p "$pid" --arg since "$since" '
+		fromjson? | select(.event.kind == "alert")
 		| select(.process.pid == $p or .process.parent.pid == $p
 			 or any(.process.ancestors[]?; .pid == $p))
 		| select($since == "" or .event.created >= $since)' "$ALERTS" 2>/dev/null
 }
 
+# A scenario's alerts: its script's tree, plus (chain: engine) what the
+# engine's tree raised since the scenario began.
+scenario_alerts() {
+	tree_alerts "$1"
+	if [[ $2 == engine ]]; then
+		tree_alerts "$ENGINE_PID" "$3"
+	fi
+	return 0
+}
+
 show_alert() {
 	jq -r --arg d "$D" --arg n "$N" --arg y "$Y" '
-		def chain: [.process.executable, .process.parent.executable,
-			    (.process.ancestors[]?.executable)] | map(select(. != null))
-			    | .[0:4] | map(split("/") | last) | join(" <- ");
-		"    \($y)[\(.rule.priority // .event.severity)]\($n) \(.rule.name)\n"
+		def chain: [.process, .process.parent, (.process.ancestors[]?)]
+			    | map(select(.executable != null)) | reduce .[] as $x ([];
+				if any(.[]; .pid == $x.pid) then . else . + [$x] end)
+			    | .[0:4] | map(.executable | split("/") | last) | join(" <- ");
+		"    \($y)[\(.twinguard.alert.priority // .event.severity)]\($n) \(.rule.name)\n"
 		+ "      \($d)chain:\($n) \(chain) \($d)pid\($n) \(.process.pid // "-")"
 		+ (if .file.path then "\n      \($d)file:\($n) \(.file.path)" else "" end)
 		+ (if .destination.ip then "  \($d)dest:\($n) \(.destination.ip):\(.destination.port)" else "" end)
@@ -95,7 +107,7 @@ start_agent() {
 
 # Run one scenario; print its timeline entry; append a summary row.
 run_scenario() {
-	local f=$1 name kind chain pid since got missing=() rules=()
+	local f=$1 name kind chain pid since got names missing=() rules=()
 	name=$(basename "$f" .sh)
 	kind=$(header "$f" kind)
 	chain=$(header "$f" chain)
@@ -109,15 +121,15 @@ run_scenario() {
 	# wait (bounded) until every expected rule is in (integrity checks and
 	# flow thresholds are asynchronous), or a short settle for benign ones
 	for ((i = 0; i < (${#rules[@]} ? WAIT * 10 : 15); i++)); do
+		got=$(scenario_alerts "$pid" "$chain" "$since" | sort -u)
+		names=$(jq -r '.rule.name' <<<"$got" 2>/dev/null)
 		missing=()
 		for r in "${rules[@]}"; do
-			{ tree_alerts "$pid"; [[ $chain == engine ]] && tree_alerts "$ENGINE_PID" "$since"; } |
-				jq -e --arg r "$r" 'select(.rule.name == $r)' >/dev/null || missing+=("$r")
+			grep -qxF -- "$r" <<<"$names" || missing+=("$r")
 		done
 		((${#rules[@]} && ${#missing[@]} == 0)) && break
 		sleep 0.1
 	done
-	got=$({ tree_alerts "$pid"; [[ $chain == engine ]] && tree_alerts "$ENGINE_PID" "$since"; } | sort -u)
 	if [[ -n $got ]]; then
 		echo "$got" | show_alert
 	else

@@ -141,7 +141,9 @@ start_outside() {
 
 start_twin() {
 	local lab=$1
-	"$MOSQUITTO" -c "$lab/config/mosquitto.conf" >"$lab/log/mosquitto.stderr" 2>&1 &
+	# own sessions: a caller that kills its process group (a test harness)
+	# must not take the twin down with it
+	setsid "$MOSQUITTO" -c "$lab/config/mosquitto.conf" >"$lab/log/mosquitto.stderr" 2>&1 </dev/null &
 	echo $! >"$lab/run/broker.pid"
 	wait_for "$WAIT_S" grep -q "Opening ipv4 listen socket on port $CONTROL_PORT" \
 		"$lab/log/mosquitto.log" || { echo "lab: broker did not start" >&2; return 1; }

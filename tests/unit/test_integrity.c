@@ -543,6 +543,33 @@ Test(integrity, unlink_chmod_and_truncate_events_are_checked_at_once)
 	integrity_free(ig);
 }
 
+/* truncate(1) truncates, then closes: one difference, one report; a new
+ * change to the same file is reported again. */
+Test(integrity, the_same_difference_is_reported_once)
+{
+	struct tg_integrity *ig;
+
+	tmp_write("models/t.onnx", "t");
+	baseline();
+	ig = start();
+	settle(ig);
+	cr_assert_eq(truncate(tmp_path("models/t.onnx"), 0), 0);
+	observe(ig, file_ev(TG_EV_TRUNCATE, "models/t.onnx", 0, 44),
+		writer_json(44, "/usr/bin/truncate", NULL, NULL));
+	settle(ig);
+	open_for_write(ig, "models/t.onnx", 44, 3, "/usr/bin/truncate", NULL);
+	integrity_close(ig, 44, 3);
+	settle(ig);
+	cr_expect_eq(count("integrity-mismatch", "models/t.onnx"), 1);
+	cr_expect_eq(stats(ig).repeats, 1);
+	tmp_write("models/t.onnx", "other");
+	open_for_write(ig, "models/t.onnx", 45, 3, "/usr/bin/cp", NULL);
+	integrity_close(ig, 45, 3);
+	settle(ig);
+	cr_expect_eq(count("integrity-mismatch", "models/t.onnx"), 2);
+	integrity_free(ig);
+}
+
 Test(integrity, ignores_failed_calls_and_unwatched_paths)
 {
 	struct tg_integrity *ig;

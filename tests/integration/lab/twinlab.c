@@ -36,7 +36,9 @@
  * The addresses it talks to are the ones the test passes: loopback or the
  * test's own network namespace.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
