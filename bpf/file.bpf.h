@@ -38,8 +38,10 @@ static __always_inline void tg_track_write(__u64 flags, long fd)
 	struct tg_wfd_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (int)fd };
 	__u8 one = 1;
 
-	if (cfg && (cfg->flags & TG_S_CLOSE_WRITES) && (tg_open_access(flags) & TG_ACC_WRITE))
+	if (cfg && (cfg->flags & TG_S_CLOSE_WRITES) && (tg_open_access(flags) & TG_ACC_WRITE)) {
+		tg_wfd_hint[k.tgid & TG_WFD_HINT_MASK] = 1;
 		bpf_map_update_elem(&tg_wfds, &k, &one, BPF_ANY);
+	}
 }
 
 /* LPM lookup on the first TG_PREFIX_MAX bytes of a string at src. */

@@ -87,6 +87,13 @@ struct {
 	__type(value, __u8);
 } tg_wfds SEC(".maps");
 
+/* Which processes may hold a tracked write fd, by tgid & TG_WFD_HINT_MASK:
+ * a close from any other process returns in the dispatcher, before the
+ * tail call and the hash lookup (a byte load instead of both). Set on
+ * insert, never cleared: a stale or shared slot only costs that lookup. */
+#define TG_WFD_HINT_MASK 0xffff
+__u8 tg_wfd_hint[TG_WFD_HINT_MASK + 1] = {};
+
 /* Two flow maps: the kernel adds to tg_settings.flow_gen's map while
  * userspace drains the other one a full period after it went idle, so a
  * drain never races an in-flight add (docs/design.md). */

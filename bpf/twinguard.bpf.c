@@ -32,6 +32,10 @@ int BPF_PROG(tg_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	compat = tg_is_compat();
 	entry = compat ? *both >> 32 : (__u32)*both;
+	/* close: most processes never opened a tracked write fd */
+	if ((entry & 0xff) == TG_H_CLOSE &&
+	    !tg_wfd_hint[(bpf_get_current_pid_tgid() >> 32) & TG_WFD_HINT_MASK])
+		return 0;
 	if (!entry || tg_is_self())
 		return 0;
 	/* renames and mounts change paths: invalidate the directory cache */

@@ -203,12 +203,19 @@ cmd_up() {
 	echo "lab: up at $lab (broker $DATA_PORT/$CONTROL_PORT, API $API_PORT, outside $OUTSIDE_IP:$SINK_PORT)"
 }
 
+# A process that still runs (a zombie left for its parent to reap does not).
+running() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n $st && $st != Z ]]
+}
+
 stop_pid() {
 	local f=$1 pid
 	pid=$(cat "$f" 2>/dev/null) || return 0
 	[[ -n $pid ]] || return 0
 	kill -TERM "$pid" 2>/dev/null
-	wait_for 3 eval "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null
+	wait_for 3 eval "! running $pid" || kill -KILL "$pid" 2>/dev/null
 }
 
 cmd_down() {
