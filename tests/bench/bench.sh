@@ -699,6 +699,7 @@ audit_restore
 # ---------------------------------------------------------------------------
 REPLAY_ENGINE=
 REPLAY_E2E=
+REPLAY_HOT=
 REPLAY_EVENTS=
 REPLAY_NA=
 if want twinguard; then
@@ -719,6 +720,7 @@ if want twinguard; then
 			"$AGENT_RULES"/*.json 2>&1 | tee "$TMP/replay.out" | tr '\n' ' ')
 		REPLAY_ENGINE=$(awk '$1 == "engine:" { print $2 }' "$TMP/replay.out")
 		REPLAY_E2E=$(awk '$1 == "end-to-end:" { print $2 }' "$TMP/replay.out")
+		REPLAY_HOT=$(awk '$1 == "engine-hot:" { print $2 }' "$TMP/replay.out")
 		REPLAY_EVENTS=$(awk '$1 == "events:" { print $2 }' "$TMP/replay.out")
 		[[ -n $REPLAY_ENGINE ]] || REPLAY_NA="replay_bench printed no rate: $line"
 		note "replay: $line"
@@ -818,6 +820,7 @@ if want twinguard; then
 		((REPLAY_ENGINE >= T_REPLAY)) || res=MISS
 		row "rule engine, one core, shipped packs" "$REPLAY_ENGINE events/s ($REPLAY_EVENTS recorded events)" \
 			">= $T_REPLAY/s" "$res"
+		row "rule engine, view just filled (as in agent)" "${REPLAY_HOT:-n/a} events/s" - -
 		row "replay end to end (JSON parse + rules)" "$REPLAY_E2E events/s" - -
 	else
 		row "rule engine, one core, shipped packs" "n/a ($REPLAY_NA)" ">= $T_REPLAY/s" -

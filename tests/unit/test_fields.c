@@ -399,6 +399,23 @@ Test(view, unknown_paths_and_wrong_types_ignored)
 	cr_assert_eq(g_view->nvals, 4);
 }
 
+/* The walk's path index: a dotted key reaches the same field as nesting;
+ * an object where a field's value belongs, and subtrees no field lies
+ * under, add nothing. */
+Test(view, dotted_keys_and_objects_in_place_of_values)
+{
+	fill("{\"process.pid\":12,\"process\":{\"parent.pid\":7,\"name\":{\"x\":\"y\"},"
+	     "\"executable\":\"/bin/sh\"},\"file\":{\"path\":{\"path\":\"/etc\"}},"
+	     "\"rule\":{\"name\":\"r\"},\"destination\":{\"port\":[1883,8883]}}");
+	expect_count("process.pid", 1);
+	expect_count("process.parent.pid", 1);
+	expect_count("process.name", 0);
+	expect_count("file.path", 0);
+	expect_str("process.executable", 0, "/bin/sh");
+	expect_count("destination.port", 2);
+	cr_assert_eq(g_view->nvals, 5);
+}
+
 Test(view, fill_resets_previous_event)
 {
 	fill(exec_json);
