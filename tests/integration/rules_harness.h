@@ -29,7 +29,7 @@
  *     `-- rh_expect_alert / rh_expect_no_alert: rh_sync() first, then read
  *
  * API, in the order a test uses it:
- *   set-up    rh_tmpdir() rh_path(fmt..) rh_home_dir() rh_uid(k) rh_lo_port(k)
+ *   set-up    rh_tmpdir() rh_path(fmt..) rh_home_dir() rh_uid(k) rh_lo_port(k) rh_sha256()
  *             rh_tool(name) rh_setup_sh(fmt..) rh_defer_rm(path) rh_defer_sh(cmd)
  *             rh_netns_up(ports) / rh_netns_down()
  *   agent     rh_start(&a, profile_json or NULL) or rh_start_with(&a, profile,
@@ -228,6 +228,20 @@ RH_API char *rh_file_read_from(const char *path, size_t off, size_t *len)
 RH_API char *rh_file_read(const char *path)
 {
 	return rh_file_read_from(path, 0, NULL);
+}
+
+/* SHA-256 of a file as 64 hex digits, by sha256sum(1): the integrity
+ * tests compare the agent's digests with an independent tool's. */
+RH_API void rh_sha256(const char *path, char out[65])
+{
+	char cmd[PATH_MAX + 32];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p, "popen sha256sum: %s", strerror(errno));
+	cr_assert_eq(fscanf(p, "%64s", out), 1, "sha256sum %s", path);
+	pclose(p);
 }
 
 RH_API void rh_file_write(const char *path, const char *text)

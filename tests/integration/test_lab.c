@@ -119,18 +119,6 @@ static pid_t lab_pid(const char *what)
 	return pid;
 }
 
-static void sha_of(const char *path, char out[65])
-{
-	char cmd[PATH_MAX + 32];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
-	p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	cr_assert_eq(fscanf(p, "%64s", out), 1, "sha256sum %s", path);
-	pclose(p);
-}
-
 /* Until the manifest holds the digest of the file now (bounded). */
 static void settle(const char *rel)
 {
@@ -139,7 +127,7 @@ static void settle(const char *rel)
 
 	snprintf(path, sizeof(path), "%s/%s", lab, rel);
 	snprintf(mpath, sizeof(mpath), "%s/manifest.json", lab);
-	sha_of(path, sha);
+	rh_sha256(path, sha);
 	for (;;) {
 		char *m = rh_file_read(mpath);
 		bool has = m && strstr(m, sha);
@@ -188,11 +176,11 @@ static void run_scenario(const char *name)
 	engine = lab_pid("engine");
 	snprintf(dpath, sizeof(dpath), "%s/%s", lab, s.digest);
 	if (s.digest[0])
-		sha_of(dpath, before);
+		rh_sha256(dpath, before);
 	pid = rh_runf("LAB_ENV='%s/lab.env' bash '%s'", lab, s.file);
 	rh_assert_ok(name);
 	if (s.digest[0])
-		sha_of(dpath, after);
+		rh_sha256(dpath, after);
 	if (s.attack) {
 		judge_attack(&s, pid, engine, before, after);
 		rh_stop(&ag);
