@@ -24,7 +24,6 @@
 #include "config.h"
 #include "diag.h"
 #include "manifest.h"
-#include "path.h"
 #include "preflight.h"
 #include "profile.h"
 
@@ -59,13 +58,7 @@ static void bl_usage(FILE *f)
 
 static bool bl_watched(const struct tg_profile *p, const char *path)
 {
-	const struct tg_strs *sets[] = { &p->model_dirs, &p->config_dirs };
-
-	for (size_t k = 0; k < 2; k++)
-		for (size_t i = 0; i < sets[k]->n; i++)
-			if (path_has_prefix(path, sets[k]->v[i]))
-				return true;
-	return false;
+	return profile_under_dirs(&p->model_dirs, path) || profile_under_dirs(&p->config_dirs, path);
 }
 
 static void bl_report(struct bl_ctx *c, const char *what, const char *path)

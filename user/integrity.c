@@ -24,7 +24,6 @@
 #include "integrity.h"
 #include "integrity_event.h"
 #include "manifest.h"
-#include "path.h"
 #include "profile.h"
 
 #include "integrity_priv.h"
@@ -102,13 +101,7 @@ static void *ig_thread(void *arg)
 
 bool integrity_watched(const struct tg_integrity *ig, const char *path)
 {
-	const struct tg_strs *sets[] = { &ig->model_dirs, &ig->config_dirs };
-
-	for (size_t k = 0; k < 2; k++)
-		for (size_t i = 0; i < sets[k]->n; i++)
-			if (path_has_prefix(path, sets[k]->v[i]))
-				return true;
-	return false;
+	return profile_under_dirs(&ig->model_dirs, path) || profile_under_dirs(&ig->config_dirs, path);
 }
 
 /* {"process": ..., "user": ...} of a rendered event. */

@@ -253,3 +253,11 @@ bool profile_client_net(const struct tg_profile *p, const char *ip)
 	return p && profile_cidr_match(p->client_nets, p->n_client_nets, ip);
 }
 
+
+bool profile_under_dirs(const struct tg_strs *dirs, const char *path)
+{
+	for (size_t i = 0; i < dirs->n; i++)
+		if (path_has_prefix(path, dirs->v[i]))
+			return true;
+	return false;
+}

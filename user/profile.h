@@ -66,6 +66,9 @@ const char *profile_path_role(const struct tg_profile *p, const char *path);
 const char *profile_port_role(const struct tg_profile *p, uint16_t port);
 bool profile_egress_allowed(const struct tg_profile *p, const char *ip);
 bool profile_client_net(const struct tg_profile *p, const char *ip);
+/* True when path is one of dirs or below one (the integrity checker's and
+ * `twinguard baseline`'s test for model and config directories). */
+bool profile_under_dirs(const struct tg_strs *dirs, const char *path);
 /* Parse "10.0.0.0/8", "2001:db8::/32" or a plain address. */
 int profile_parse_cidr(const char *s, struct tg_cidr *out);
 bool profile_cidr_match(const struct tg_cidr *c, size_t n, const char *ip);
