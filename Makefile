@@ -21,17 +21,21 @@ endif
 
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
-USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUTPUT) -Iuser
+USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread -Iinclude -I$(OUTPUT) -Iuser
+# Header dependencies come from the compiler (-MMD -MP): one header edit
+# rebuilds only the objects that include it.
+DEPFLAGS = -MMD -MP -MF $(@:.o=.d)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__TWINGUARD_BPF__ $(WARN) \
 	-Wno-unused-function -Wno-unused-parameter -Iinclude -I$(VMLINUX_DIR) -Ibpf
-LIBS := -lbpf -lelf -lz -lcjson -lcrypto
+LIBS := -lbpf -lelf -lz -lcjson -lcrypto -lcurl -lrelp -lmicrohttpd -lsystemd -pthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_HDRS := $(wildcard bpf/*.bpf.h bpf/*/*.bpf.h) include/twinguard/events.h
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
-USER_SRCS := $(wildcard user/*.c)
-USER_HDRS := $(wildcard user/*.h) include/twinguard/events.h
+# Modules with several files live in folders (user/deliver/, ...).
+USER_SRCS := $(wildcard user/*.c user/*/*.c)
+USER_HDRS := $(wildcard user/*.h user/*/*.h) include/twinguard/events.h
 LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
 SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/san/%.o,$(LIB_SRCS))
@@ -82,13 +86,17 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) | $(OUTPUT)/user
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUTPUT)/san/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/san
+$(OUTPUT)/san/%.o: user/%.c $(SKELS) | $(OUTPUT)/san
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(SAN) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN) $(DEPFLAGS) -c $< -o $@
+
+-include $(LIB_OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(OUTPUT)/user/main.d
 
 $(OUTPUT)/libtwinguard.a: $(LIB_OBJS)
 	$(call msg,AR,$@)

@@ -60,7 +60,7 @@ Maintainer: twinguard developers <twinguard@localhost>
 Section: admin
 Priority: optional
 Installed-Size: $installed_kb
-Depends: libc6, libbpf1, libelf1, zlib1g, libcjson1, libssl3
+Depends: libc6, libbpf1, libelf1, zlib1g, libcjson1, libssl3, libcurl4, librelp0, libmicrohttpd12, libsystemd0
 Description: eBPF security agent
  twinguard watches process, file and network activity with eBPF programs
  and reports rule matches as JSON alerts.

@@ -6,8 +6,11 @@
 set -euo pipefail
 
 build=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-	libcjson-dev libssl-dev pkg-config)
-tests=(libcriterion-dev iproute2 valgrind util-linux procps)
+	libcjson-dev libssl-dev pkg-config libcurl4-openssl-dev librelp-dev
+	libmicrohttpd-dev libsystemd-dev)
+# Real collectors the delivery tests start on loopback (docs/delivery.md).
+tests=(libcriterion-dev iproute2 valgrind util-linux procps rsyslog
+	rsyslog-relp prometheus python3-jsonschema)
 lab=(mosquitto mosquitto-clients libmosquitto-dev logrotate jq curl)
 bench=(auditd)
 all=("${build[@]}" "${tests[@]}" "${lab[@]}" "${bench[@]}")
@@ -37,15 +40,20 @@ if [[ ${#missing[@]} -eq 0 ]]; then
 	exit 0
 fi
 
-want_auditd=0
+# Daemons whose postinst would start them: auditd would load audit rules
+# and skew `make bench`; rsyslog and prometheus would hold the ports and
+# files the tests start their own instances on.
+daemons=(auditd rsyslog prometheus)
+want_stop=0
 for pkg in "${missing[@]}"; do
-	[[ $pkg == auditd ]] && want_auditd=1
+	for d in "${daemons[@]}"; do
+		[[ $pkg == "$d" ]] && want_stop=1
+	done
 done
 
-# auditd's postinst starts the daemon, which would load audit rules and
-# skew `make bench`. Where no policy-rc.d exists, add one that refuses only
-# auditd for the duration of the install (the standard Debian hook,
-# honoured by invoke-rc.d and deb-systemd-invoke).
+# Where no policy-rc.d exists, add one that refuses only those daemons for
+# the duration of the install (the standard Debian hook, honoured by
+# invoke-rc.d and deb-systemd-invoke).
 policy=/usr/sbin/policy-rc.d
 own_policy=0
 log=$(mktemp /tmp/tg-deps.XXXXXX)
@@ -54,8 +62,8 @@ cleanup() {
 	rm -f "$log"
 }
 trap cleanup EXIT
-if ((want_auditd)) && [[ ! -e $policy ]]; then
-	printf '#!/bin/sh\n[ "$1" = auditd ] && exit 101\nexit 0\n' >"$policy"
+if ((want_stop)) && [[ ! -e $policy ]]; then
+	printf '#!/bin/sh\ncase "$1" in auditd|rsyslog|prometheus) exit 101;; esac\nexit 0\n' >"$policy"
 	chmod 0755 "$policy"
 	own_policy=1
 fi
@@ -69,17 +77,19 @@ fi
 
 # Belt and braces: the daemon must not be left running or enabled, whether
 # or not policy-rc.d held it back. A container may have no systemd at all.
-if ((want_auditd)); then
-	if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
-		systemctl stop auditd.service >/dev/null 2>&1 || true
-		systemctl disable auditd.service >/dev/null 2>&1 || true
-	else
-		command -v systemctl >/dev/null &&
-			{ systemctl disable auditd.service >/dev/null 2>&1 || true; }
-		service auditd stop >/dev/null 2>&1 || true
-		command -v update-rc.d >/dev/null &&
-			{ update-rc.d auditd disable >/dev/null 2>&1 || true; }
-	fi
+if ((want_stop)); then
+	for d in "${daemons[@]}"; do
+		if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+			systemctl stop "$d.service" >/dev/null 2>&1 || true
+			systemctl disable "$d.service" >/dev/null 2>&1 || true
+		else
+			command -v systemctl >/dev/null &&
+				{ systemctl disable "$d.service" >/dev/null 2>&1 || true; }
+			service "$d" stop >/dev/null 2>&1 || true
+			command -v update-rc.d >/dev/null &&
+				{ update-rc.d "$d" disable >/dev/null 2>&1 || true; }
+		fi
+	done
 fi
 
 echo "deps: installed ${missing[*]}"

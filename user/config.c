@@ -23,7 +23,10 @@
 #define FILE_MAX_BYTES (1u << 20)    /* stops `--config /dev/zero` reading forever */
 #define PORT_BITS 65536
 
-enum key_kind { K_EVENTS, K_BOOL, K_UINT, K_PREFIX, K_PORTS, K_OUTPUT, K_PATH };
+/* K_ENUM: one of choices; K_URL: "scheme://rest" with a scheme from
+ * choices (the sink checks the rest when it opens); K_ADDR: HOST:PORT. */
+enum key_kind { K_EVENTS, K_BOOL, K_UINT, K_PREFIX, K_PORTS, K_OUTPUT, K_PATH, K_ENUM, K_URL,
+		K_ADDR, K_SOCKET };
 
 struct key_def {
 	const char *name;
@@ -32,35 +35,81 @@ struct key_def {
 	unsigned min, max;    /* K_UINT: inclusive range */
 	unsigned access;      /* K_PREFIX: TG_ACC_* bits the key grants */
 	bool pow2;            /* K_UINT: ring buffers must be a power of two */
+	const char *const *choices; /* K_ENUM values, K_URL schemes; NULL-terminated */
 };
+
+static const char *const syslog_schemes[] = { "unix", "udp", "tcp", "relp", NULL };
+static const char *const http_schemes[] = { "http", "https", NULL };
+static const char *const syslog_formats[] = { "json", "cef", NULL };
+static const char *const http_formats[] = { "ndjson", "splunk_hec", "elastic_bulk", NULL };
+static const char *const facilities[] = { "kern", "user", "mail", "daemon", "auth", "syslog",
+	"lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "clock",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7", NULL };
 
 #define FIELD(f) offsetof(struct tg_config, f)
 
 /* Order is the order of the "expected one of" list in messages. */
 static const struct key_def keys[] = {
-	{ "events", K_EVENTS, 0, 0, 0, 0, false },
-	{ "threads", K_BOOL, FIELD(threads), 0, 0, 0, false },
-	{ "flows", K_BOOL, FIELD(flows), 0, 0, 0, false },
-	{ "unix_connect", K_BOOL, FIELD(unix_connect), 0, 0, 0, false },
-	{ "ringbuf_kb", K_UINT, FIELD(ringbuf_kb), 4, 1048576, 0, true },
-	{ "proc_table_max", K_UINT, FIELD(proc_table_max), 16, 10000000, 0, false },
-	{ "flow_map_max", K_UINT, FIELD(flow_map_max), 16, 1048576, 0, false },
-	{ "flow_flush_ms", K_UINT, FIELD(flow_flush_ms), 50, 60000, 0, false },
-	{ "stats_interval_s", K_UINT, FIELD(stats_interval_s), 0, 86400, 0, false },
-	{ "watch_read", K_PREFIX, 0, 0, 0, TG_ACC_READ, false },
-	{ "watch_write", K_PREFIX, 0, 0, 0, TG_ACC_WRITE, false },
-	{ "watch_rw", K_PREFIX, 0, 0, 0, TG_ACC_READ | TG_ACC_WRITE, false },
-	{ "net_ports", K_PORTS, 0, 0, 0, 0, false },
-	{ "output", K_OUTPUT, 0, 0, 0, 0, false },
-	{ "rules_dir", K_PATH, FIELD(rules_dir), 0, 0, 0, false },
-	{ "rules_local_dir", K_PATH, FIELD(rules_local_dir), 0, 0, 0, false },
-	{ "profile", K_PATH, FIELD(profile), 0, 0, 0, false },
-	{ "integrity", K_BOOL, FIELD(integrity), 0, 0, 0, false },
-	{ "manifest", K_PATH, FIELD(manifest), 0, 0, 0, false },
-	{ "integrity_queue_max", K_UINT, FIELD(integrity_queue_max), 16, 1048576, 0, false },
-	{ "integrity_rate_mb", K_UINT, FIELD(integrity_rate_mb), 1, 100000, 0, false },
-	{ "integrity_rescan_s", K_UINT, FIELD(integrity_rescan_s), 0, 31536000, 0, false },
+	{ "events", K_EVENTS, 0, 0, 0, 0, false, NULL },
+	{ "threads", K_BOOL, FIELD(threads), 0, 0, 0, false, NULL },
+	{ "flows", K_BOOL, FIELD(flows), 0, 0, 0, false, NULL },
+	{ "unix_connect", K_BOOL, FIELD(unix_connect), 0, 0, 0, false, NULL },
+	{ "ringbuf_kb", K_UINT, FIELD(ringbuf_kb), 4, 1048576, 0, true, NULL },
+	{ "proc_table_max", K_UINT, FIELD(proc_table_max), 16, 10000000, 0, false, NULL },
+	{ "flow_map_max", K_UINT, FIELD(flow_map_max), 16, 1048576, 0, false, NULL },
+	{ "flow_flush_ms", K_UINT, FIELD(flow_flush_ms), 50, 60000, 0, false, NULL },
+	{ "stats_interval_s", K_UINT, FIELD(stats_interval_s), 0, 86400, 0, false, NULL },
+	{ "watch_read", K_PREFIX, 0, 0, 0, TG_ACC_READ, false, NULL },
+	{ "watch_write", K_PREFIX, 0, 0, 0, TG_ACC_WRITE, false, NULL },
+	{ "watch_rw", K_PREFIX, 0, 0, 0, TG_ACC_READ | TG_ACC_WRITE, false, NULL },
+	{ "net_ports", K_PORTS, 0, 0, 0, 0, false, NULL },
+	{ "output", K_OUTPUT, 0, 0, 0, 0, false, NULL },
+	{ "rules_dir", K_PATH, FIELD(rules_dir), 0, 0, 0, false, NULL },
+	{ "rules_local_dir", K_PATH, FIELD(rules_local_dir), 0, 0, 0, false, NULL },
+	{ "profile", K_PATH, FIELD(profile), 0, 0, 0, false, NULL },
+	{ "integrity", K_BOOL, FIELD(integrity), 0, 0, 0, false, NULL },
+	{ "manifest", K_PATH, FIELD(manifest), 0, 0, 0, false, NULL },
+	{ "integrity_queue_max", K_UINT, FIELD(integrity_queue_max), 16, 1048576, 0, false, NULL },
+	{ "integrity_rate_mb", K_UINT, FIELD(integrity_rate_mb), 1, 100000, 0, false, NULL },
+	{ "integrity_rescan_s", K_UINT, FIELD(integrity_rescan_s), 0, 31536000, 0, false, NULL },
+	{ "alerts_file", K_PATH, FIELD(alerts_file), 0, 0, 0, false, NULL },
+	{ "alerts_file_max_mb", K_UINT, FIELD(alerts_file_max_mb), 0, 1048576, 0, false, NULL },
+	{ "alerts_file_keep", K_UINT, FIELD(alerts_file_keep), 0, 1000, 0, false, NULL },
+	{ "syslog", K_URL, FIELD(syslog), 0, 0, 0, false, syslog_schemes },
+	{ "syslog_format", K_ENUM, FIELD(syslog_format), 0, 0, 0, false, syslog_formats },
+	{ "syslog_facility", K_ENUM, FIELD(syslog_facility), 0, 0, 0, false, facilities },
+	{ "http_url", K_URL, FIELD(http_url), 0, 0, 0, false, http_schemes },
+	{ "http_format", K_ENUM, FIELD(http_format), 0, 0, 0, false, http_formats },
+	{ "http_token_file", K_PATH, FIELD(http_token_file), 0, 0, 0, false, NULL },
+	{ "http_ca_file", K_PATH, FIELD(http_ca_file), 0, 0, 0, false, NULL },
+	{ "http_index", K_ADDR, FIELD(http_index), 0, 0, 0, false, NULL },
+	{ "http_insecure", K_BOOL, FIELD(http_insecure), 0, 0, 0, false, NULL },
+	{ "http_batch_max", K_UINT, FIELD(http_batch_max), 1, 100000, 0, false, NULL },
+	{ "http_timeout_ms", K_UINT, FIELD(http_timeout_ms), 100, 600000, 0, false, NULL },
+	{ "spool_dir", K_PATH, FIELD(spool_dir), 0, 0, 0, false, NULL },
+	{ "spool_max_mb", K_UINT, FIELD(spool_max_mb), 1, 1048576, 0, false, NULL },
+	{ "sink_queue_max", K_UINT, FIELD(sink_queue_max), 16, 10000000, 0, false, NULL },
+	{ "loss_report_s", K_UINT, FIELD(loss_report_s), 1, 3600, 0, false, NULL },
+	{ "alert_rate_max", K_UINT, FIELD(alert_rate_max), 0, 1000000, 0, false, NULL },
+	{ "alert_rate_per_s", K_UINT, FIELD(alert_rate_per_s), 1, 86400, 0, false, NULL },
+	{ "alert_dedup_s", K_UINT, FIELD(alert_dedup_s), 0, 86400, 0, false, NULL },
+	{ "suppress_report_s", K_UINT, FIELD(suppress_report_s), 1, 86400, 0, false, NULL },
+	{ "control_socket", K_SOCKET, FIELD(control_socket), 0, 0, 0, false, NULL },
+	{ "metrics_listen", K_ADDR, FIELD(metrics_listen), 0, 0, 0, false, NULL },
+	{ "alerts_ring_max", K_UINT, FIELD(alerts_ring_max), 16, 1000000, 0, false, NULL },
 };
+
+/* Every heap string of struct tg_config, for free and clone. */
+static const size_t str_fields[] = {
+	FIELD(source), FIELD(output), FIELD(rules_dir), FIELD(rules_local_dir), FIELD(profile),
+	FIELD(manifest), FIELD(alerts_file), FIELD(syslog), FIELD(syslog_format),
+	FIELD(syslog_facility), FIELD(http_url), FIELD(http_format), FIELD(http_token_file),
+	FIELD(http_ca_file), FIELD(http_index), FIELD(spool_dir), FIELD(control_socket),
+	FIELD(metrics_listen),
+};
+
+#define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
+#define STR_AT(cfg, off) ((char **)((char *)(cfg) + (off)))
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -137,6 +186,21 @@ static void describe_expected(const struct key_def *k, char *buf, size_t len)
 		break;
 	case K_PATH:
 		snprintf(buf, len, "an absolute path");
+		break;
+	case K_ENUM:
+	case K_URL: {
+		size_t n = (size_t)snprintf(buf, len, k->kind == K_URL ? "a URL scheme://... with "
+					    "scheme one of:" : "one of:");
+
+		for (size_t i = 0; k->choices[i] && n < len; i++)
+			n += (size_t)snprintf(buf + n, len - n, " %s", k->choices[i]);
+		break;
+	}
+	case K_ADDR:
+		snprintf(buf, len, "printable text without blanks (metrics_listen: HOST:PORT)");
+		break;
+	case K_SOCKET:
+		snprintf(buf, len, "an absolute path or off");
 		break;
 	}
 }
@@ -356,6 +420,68 @@ static int set_path(struct parser *p, const struct key_def *k, const char *val)
 	return 0;
 }
 
+static int set_str(struct parser *p, const struct key_def *k, const char *val)
+{
+	char **dst = STR_AT(p->cfg, k->off);
+	char *copy = strdup(val);
+
+	if (!copy)
+		return fail_oom(p);
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static bool in_choices(const char *const *choices, const char *s, size_t len)
+{
+	for (size_t i = 0; choices[i]; i++)
+		if (strlen(choices[i]) == len && !strncmp(choices[i], s, len))
+			return true;
+	return false;
+}
+
+/* Values that reach sockets, URLs and messages: printable ASCII only, so a
+ * control byte can never be echoed to a terminal or a log. */
+static int check_printable(struct parser *p, const struct key_def *k, const char *val)
+{
+	for (const unsigned char *c = (const unsigned char *)val; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f)
+			return fail_key(p, k, "'%s' holds byte 0x%02x at offset %zu", k->name, *c,
+					(size_t)(c - (const unsigned char *)val));
+	return 0;
+}
+
+static int set_checked_str(struct parser *p, const struct key_def *k, const char *val)
+{
+	const char *sep;
+
+	if (check_printable(p, k, val))
+		return -1;
+	switch (k->kind) {
+	case K_ENUM:
+		if (!in_choices(k->choices, val, strlen(val)))
+			return fail_key(p, k, "'%s = %s' is not a known value", k->name, val);
+		break;
+	case K_URL:
+		sep = strstr(val, "://");
+		if (!sep || !in_choices(k->choices, val, (size_t)(sep - val)) || !sep[3])
+			return fail_key(p, k, "'%s = %s' is not a URL with a known scheme", k->name,
+					val);
+		break;
+	case K_SOCKET:
+		if (strcmp(val, "off") && val[0] != '/')
+			return fail_key(p, k, "'%s = %s' is neither off nor an absolute path",
+					k->name, val);
+		if (strlen(val) >= 108)
+			return fail_key(p, k, "'%s' is %zu bytes long, more than a unix socket path "
+					"holds (107)", k->name, strlen(val));
+		break;
+	default:
+		break;
+	}
+	return set_str(p, k, val);
+}
+
 static int apply_key(struct parser *p, const struct key_def *k, char *val)
 {
 	switch (k->kind) {
@@ -374,6 +500,11 @@ static int apply_key(struct parser *p, const struct key_def *k, char *val)
 		return set_output(p, k, val);
 	case K_PATH:
 		return set_path(p, k, val);
+	case K_ENUM:
+	case K_URL:
+	case K_ADDR:
+	case K_SOCKET:
+		return set_checked_str(p, k, val);
 	}
 	return fail_key(p, k, "internal error: key kind %d", (int)k->kind);
 }
@@ -465,6 +596,19 @@ void config_defaults(struct tg_config *cfg)
 	cfg->integrity_queue_max = 1024;
 	cfg->integrity_rate_mb = 64;
 	cfg->integrity_rescan_s = 3600;
+	cfg->alerts_file_max_mb = 100;
+	cfg->alerts_file_keep = 5;
+	cfg->http_batch_max = 500;
+	cfg->http_timeout_ms = 10000;
+	cfg->spool_max_mb = 256;
+	cfg->sink_queue_max = 65536;
+	cfg->loss_report_s = 5;
+	cfg->alert_rate_max = 20;
+	cfg->alert_rate_per_s = 60;
+	cfg->alert_dedup_s = 0;
+	cfg->suppress_report_s = 60;
+	cfg->alerts_ring_max = 1024;
+	cfg->control_socket = strdup(TG_DEFAULT_CONTROL_SOCKET);
 	/*
 	 * Heap, not a literal, so config_free and callers that override the
 	 * output (free + strdup) treat it like any parsed value. If this tiny
@@ -481,12 +625,8 @@ void config_free(struct tg_config *cfg)
 		free(cfg->prefixes[i].prefix);
 	free(cfg->prefixes);
 	free(cfg->ports);
-	free(cfg->output);
-	free(cfg->source);
-	free(cfg->rules_dir);
-	free(cfg->rules_local_dir);
-	free(cfg->profile);
-	free(cfg->manifest);
+	for (size_t i = 0; i < N_STR_FIELDS; i++)
+		free(*STR_AT(cfg, str_fields[i]));
 	/* Zeroed pointers and counts make a second call a no-op. */
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -516,16 +656,14 @@ int config_clone(struct tg_config *dst, const struct tg_config *src)
 	dst->n_prefixes = 0;
 	dst->ports = NULL;
 	dst->n_ports = 0;
-	dst->output = src->output ? strdup(src->output) : NULL;
-	dst->source = src->source ? strdup(src->source) : NULL;
-	dst->rules_dir = src->rules_dir ? strdup(src->rules_dir) : NULL;
-	dst->rules_local_dir = src->rules_local_dir ? strdup(src->rules_local_dir) : NULL;
-	dst->profile = src->profile ? strdup(src->profile) : NULL;
-	dst->manifest = src->manifest ? strdup(src->manifest) : NULL;
-	if ((src->output && !dst->output) || (src->source && !dst->source) ||
-	    (src->rules_dir && !dst->rules_dir) || (src->rules_local_dir && !dst->rules_local_dir) ||
-	    (src->profile && !dst->profile) || (src->manifest && !dst->manifest))
-		return -1;
+	for (size_t i = 0; i < N_STR_FIELDS; i++)
+		*STR_AT(dst, str_fields[i]) = NULL;
+	for (size_t i = 0; i < N_STR_FIELDS; i++) {
+		const char *s = *STR_AT(src, str_fields[i]);
+
+		if (s && !(*STR_AT(dst, str_fields[i]) = strdup(s)))
+			return -1;
+	}
 	if (copy_prefixes(dst, src))
 		return -1;
 	if (src->n_ports) {

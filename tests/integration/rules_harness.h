@@ -136,6 +136,7 @@ struct rh_agent {
 	char dir[256];             /* /tmp/rh-agent.XXXXXX */
 	char conf[PATH_MAX], profile[PATH_MAX], local[PATH_MAX];
 	char out[PATH_MAX], errf[PATH_MAX], barrier[PATH_MAX];
+	char ctl[PATH_MAX];       /* its control socket (control_socket key) */
 	unsigned barrier_seq;
 	unsigned synced_gen;       /* rh_g.gen at the last rh_sync() */
 	double drops;              /* from the stats line at rh_stop(); -1 unknown */
@@ -684,7 +685,20 @@ RH_API void rh_start_with(struct rh_agent *a, const char *profile_json, const ch
 	snprintf(a->out, sizeof(a->out), "%s/alerts.json", a->dir);
 	snprintf(a->errf, sizeof(a->errf), "%s/stderr", a->dir);
 	snprintf(a->barrier, sizeof(a->barrier), "%s/" RH_BARRIER_NAME, a->dir);
-	rh_file_write(a->conf, config_text ? config_text : "");
+	snprintf(a->ctl, sizeof(a->ctl), "%s/ctl.sock", a->dir);
+	{
+		/* each agent gets its own control socket unless the test names one */
+		char *conf = NULL;
+		const char *text = config_text ? config_text : "";
+
+		if (strstr(text, "control_socket"))
+			rh_file_write(a->conf, text);
+		else {
+			cr_assert_gt(asprintf(&conf, "control_socket = %s\n%s", a->ctl, text), 0);
+			rh_file_write(a->conf, conf);
+			free(conf);
+		}
+	}
 	cr_assert_eq(mkdir(a->local, 0755), 0, "mkdir %s: %s", a->local, strerror(errno));
 	{
 		char p[PATH_MAX + 32];
