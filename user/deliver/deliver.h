@@ -51,6 +51,7 @@ struct tg_deliver_opts {
 	const char *output;           /* stream target, overrides cfg->output */
 	bool events;                  /* the stream also takes TG_REC_EVENT/STATS */
 	bool json;                    /* stream on a TTY: JSON lines, not text */
+	bool stdout_closed;           /* fd 1 was closed at start: the stream counts drops */
 };
 
 /* Start every configured sink. NULL with a message naming the key and
