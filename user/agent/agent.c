@@ -31,6 +31,7 @@
 #define TG_POLL_MS 50
 #define TG_ROUND_BUDGET 4096      /* ring records per loop round */
 #define TG_DRAIN_MS 3000          /* sinks' share of a clean stop */
+#define TG_POLL_FDS 64            /* the ring + the control socket's fds */
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_reload;
@@ -100,6 +101,8 @@ static void agent_on_alert(void *ctx, const struct tg_alert *al)
 	r = j ? record_new(TG_REC_ALERT, j) : NULL;
 	cJSON_Delete(j);
 	deliver_submit(a->out, r);
+	if (a->ctl)
+		ctl_alert(a->ctl, r);
 	record_put(r);
 }
 
@@ -201,9 +204,25 @@ static struct tg_detect_paths agent_detect_paths(const struct tg_agent *a)
 	return p;
 }
 
+/* The diagnostics as "file:line:col: message" strings, for `twinguard reload`. */
+static void agent_diag_json(const struct tg_diag *d, cJSON *out)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	diag_print(d, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		cJSON_AddItemToArray(out, cJSON_CreateString(line));
+	free(text);
+}
+
 /* Build a new profile + rule set + engine; only a clean build replaces the
  * running one. Returns 0 on success. */
-static int agent_load_detect(struct tg_agent *a, bool reload)
+static int agent_load_detect(struct tg_agent *a, bool reload, cJSON *errors)
 {
 	struct tg_detect_paths paths = agent_detect_paths(a);
 	struct tg_detect *next;
@@ -212,6 +231,8 @@ static int agent_load_detect(struct tg_agent *a, bool reload)
 	diag_init(&diag);
 	next = detect_new(&paths, &diag);
 	diag_print(&diag, stderr);
+	if (errors)
+		agent_diag_json(&diag, errors);
 	diag_free(&diag);
 	if (!next) {
 		fprintf(stderr, "twinguard: %s: rule or profile errors (above); %s\n",
@@ -326,16 +347,22 @@ static int agent_apply_kernel(struct tg_agent *a)
 	return 0;
 }
 
-static void agent_reload(struct tg_agent *a)
+/* SIGHUP and `twinguard reload`: the answer says what happened. */
+cJSON *agent_reload_json(struct tg_agent *a)
 {
+	cJSON *res = cJSON_CreateObject(), *errors = cJSON_CreateArray();
 	struct tg_config next;
 	char err[512];
+	bool ok = true;
 
+	sd_notify(0, "RELOADING=1");
 	config_defaults(&next);
-	if (config_load(a->config_path, &next, err, sizeof(err))) {
+	if (a->config_path && config_load(a->config_path, &next, err, sizeof(err))) {
 		fprintf(stderr, "twinguard: reload failed, keeping the running config: %s\n", err);
+		cJSON_AddItemToArray(errors, cJSON_CreateString(err));
 		config_free(&next);
-		return;
+		ok = false;
+		goto out;
 	}
 	if (next.ringbuf_kb != a->cfg.ringbuf_kb || next.flow_map_max != a->cfg.flow_map_max ||
 	    next.proc_table_max != a->cfg.proc_table_max)
@@ -343,13 +370,35 @@ static void agent_reload(struct tg_agent *a)
 			"take effect at the next start\n");
 	config_free(&a->cfg);
 	a->cfg = next;
-	if (!a->opts->no_rules && agent_load_detect(a, true))
+	if (!a->opts->no_rules && agent_load_detect(a, true, errors)) {
 		fprintf(stderr, "twinguard: note: config applied, rules unchanged\n");
-	if (agent_load_integrity(a))
+		ok = false;
+	}
+	if (agent_load_integrity(a)) {
 		fprintf(stderr, "twinguard: note: integrity checker unchanged\n");
-	if (agent_apply_kernel(a))
-		return;
-	fprintf(stderr, "twinguard: reloaded %s\n", a->config_path);
+		cJSON_AddItemToArray(errors, cJSON_CreateString("integrity manifest: see the agent's "
+								 "log; checker unchanged"));
+		ok = false;
+	}
+	if (agent_apply_kernel(a)) {
+		cJSON_AddItemToArray(errors, cJSON_CreateString("kernel filters: failed to apply; "
+								 "the previous ones stay"));
+		ok = false;
+	} else {
+		fprintf(stderr, "twinguard: reloaded %s\n", a->config_path ? a->config_path : "");
+	}
+	deliver_reopen(a->out);
+out:
+	sd_notify(0, "READY=1");
+	cJSON_AddBoolToObject(res, "ok", ok);
+	cJSON_AddNumberToObject(res, "rules", a->det ? (double)a->det->rs.n_rules : 0);
+	cJSON_AddItemToObject(res, "errors", errors);
+	return res;
+}
+
+static void agent_reload(struct tg_agent *a)
+{
+	cJSON_Delete(agent_reload_json(a));
 }
 
 static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
@@ -385,7 +434,7 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 	if (a->stdout_closed)
 		fprintf(stderr, "twinguard: warning: stdout was closed at start: what the stream "
 			"(output = -) would print is counted as dropped; set alerts_file or output\n");
-	if (!o->no_rules && agent_load_detect(a, false))
+	if (!o->no_rules && agent_load_detect(a, false, NULL))
 		return TG_EXIT_CONFIG;
 	if (agent_load_integrity(a))
 		return TG_EXIT_CONFIG;
@@ -401,7 +450,7 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 }
 
 struct agent_timers {
-	uint64_t flow, stats, reap, watchdog, watchdog_us;
+	uint64_t flow, stats, reap, watchdog, watchdog_us, metrics;
 };
 
 /* Everything the loop does besides intake, once per round. */
@@ -430,10 +479,11 @@ static void agent_housekeeping(struct tg_agent *a, struct agent_timers *t)
 		integrity_poll(a->ig, agent_on_integrity, a);
 	if (g_reload) {
 		g_reload = 0;
-		sd_notify(0, "RELOADING=1");
 		agent_reload(a);
-		deliver_reopen(a->out);
-		sd_notify(0, "READY=1");
+	}
+	if (now >= t->metrics) {
+		agent_metrics_publish(a);
+		t->metrics = now + 1000000000ull;
 	}
 	if (g_reopen) {
 		g_reopen = 0;
@@ -455,13 +505,13 @@ static void agent_loop(struct tg_agent *a)
 		t.watchdog_us = 0;
 	sd_notify(0, "READY=1");
 	while (!g_stop) {
-		struct pollfd fds[1] = { { .fd = probe_epoll_fd(a->probe), .events = POLLIN } };
-		int n;
+		struct pollfd fds[TG_POLL_FDS] = { { .fd = probe_epoll_fd(a->probe), .events = POLLIN } };
+		int n, nctl = a->ctl ? ctl_pollfds(a->ctl, fds + 1, TG_POLL_FDS - 1) : 0;
 
 		/* the kernel wakes us only for batches (bpf/emit.bpf.h): this
 		 * timeout bounds the latency of a lone event; a full round
 		 * means more is waiting, so do not wait at all */
-		if (poll(fds, 1, more ? 0 : TG_POLL_MS) < 0 && errno != EINTR) {
+		if (poll(fds, (nfds_t)(1 + nctl), more ? 0 : TG_POLL_MS) < 0 && errno != EINTR) {
 			fprintf(stderr, "twinguard: failed to poll ring buffer: %s\n", strerror(errno));
 			break;
 		}
@@ -472,6 +522,8 @@ static void agent_loop(struct tg_agent *a)
 		}
 		more = n >= TG_ROUND_BUDGET;
 		a->rounds_full += more;
+		if (a->ctl)
+			ctl_service(a->ctl, fds + 1, nctl);
 		agent_housekeeping(a, &t);
 	}
 	sd_notify(0, "STOPPING=1");
@@ -490,6 +542,7 @@ static void agent_shutdown(struct tg_agent *a)
 		agent_report_losses(a);
 		agent_report_stats(a, true);
 	}
+	agent_ctl_stop(a);
 	integrity_free(a->ig);
 	deliver_free(a->out, TG_DRAIN_MS);
 	probe_close(a->probe);
@@ -530,6 +583,7 @@ int agent_run(const struct tg_agent_opts *o)
 	a.events = o->events;
 	rc = agent_setup(&a, o);
 	if (rc == TG_EXIT_OK) {
+		agent_ctl_start(&a);
 		fprintf(stderr, "twinguard: attached %u programs in %.1f ms (%u switched off); %zu rules\n",
 			probe_attached(a.probe), (agent_now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
 			probe_switched_off(a.probe), a.det ? a.det->rs.n_rules : 0);

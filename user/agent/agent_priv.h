@@ -2,8 +2,10 @@
 /*
  * The agent's state, shared by its files (folder-private):
  *   agent.c         lifecycle: set-up, the poll loop, reload, shut-down
- *   agent_report.c  what the agent says about itself: stats, status, ps,
+ *   agent_report.c  what the agent says about itself: stats, status,
  *                   agent-loss and agent-stats records
+ *   agent_ps.c      the process tree for `twinguard ps`
+ *   agent_ctl.c     the query socket's callbacks, the metrics listener
  */
 #ifndef TG_AGENT_PRIV_H
 #define TG_AGENT_PRIV_H
@@ -15,6 +17,7 @@
 
 #include "agent/agent.h"
 #include "config.h"
+#include "ctl/ctl.h"
 #include "deliver/deliver.h"
 #include "detect.h"
 #include "ecs.h"
@@ -53,6 +56,9 @@ struct tg_agent {
 	const struct tg_agent_opts *opts;
 	struct tg_detect *det;    /* profile + rules + engine, swapped whole on reload */
 	struct tg_integrity *ig;  /* model/config integrity; NULL when off */
+	struct tg_ctl *ctl;       /* the query socket; NULL when off or failed */
+	struct tg_metrics_http *metrics;
+	char ctl_error[600], metrics_error[600];  /* why they are not served */
 	bool events;
 	bool stdout_closed;
 	uint64_t start_mono_ns;
@@ -73,6 +79,12 @@ struct tg_agent {
 	uint64_t last_drops;
 };
 
+/* agent.c */
+cJSON *agent_reload_json(struct tg_agent *a);
+/* agent_ctl.c */
+void agent_ctl_start(struct tg_agent *a);
+void agent_metrics_publish(struct tg_agent *a);
+void agent_ctl_stop(struct tg_agent *a);
 /* agent_report.c */
 extern const double tg_eval_bounds[TG_EVAL_BUCKETS];
 void agent_count_rule(struct tg_agent *a, const char *rule);

@@ -161,6 +161,13 @@ static void agent_losses(struct tg_agent *a, uint64_t out[TG_LOSS_MAX])
 	out[TG_LOSS_KERNEL_RING] = ks.drops;
 	out[TG_LOSS_FLOW_MAP] = ks.flow_drops;
 	out[TG_LOSS_INVALID] = a->invalid;
+	if (a->ctl) {
+		cJSON *c = ctl_stats_json(a->ctl);
+		const cJSON *lost = cJSON_GetObjectItem(c, "follow_lost");
+
+		out[TG_LOSS_CONTROL] = cJSON_IsNumber(lost) ? (uint64_t)lost->valuedouble : 0;
+		cJSON_Delete(c);
+	}
 	for (size_t i = 0; i < n; i++) {
 		out[TG_LOSS_SINK0 + i] = st[i].dropped;
 		out[TG_LOSS_SPOOL0 + i] = st[i].spool_dropped;
@@ -228,6 +235,8 @@ cJSON *agent_stats_json(struct tg_agent *a)
 		add_u64(o, "states", es.states);
 		add_u64(o, "state_evictions", es.evictions);
 	}
+	if (a->ctl)
+		cJSON_AddItemToObject(j, "control", ctl_stats_json(a->ctl));
 	if (a->ig) {
 		struct tg_integrity_stats is;
 
@@ -305,6 +314,10 @@ static void agent_health(struct tg_agent *a, cJSON *status)
 			cJSON_AddItemToArray(reasons, cJSON_CreateString(why));
 		}
 	}
+	if (a->ctl_error[0])
+		cJSON_AddItemToArray(reasons, cJSON_CreateString(a->ctl_error));
+	if (a->metrics_error[0])
+		cJSON_AddItemToArray(reasons, cJSON_CreateString(a->metrics_error));
 	if (probe_switched_off(a->probe)) {
 		snprintf(why, sizeof(why), "%u BPF programs switched off", probe_switched_off(a->probe));
 		cJSON_AddItemToArray(reasons, cJSON_CreateString(why));

@@ -97,6 +97,17 @@ static void worker_connect(struct tg_sink_worker *w)
 	worker_backoff(w);
 }
 
+static void worker_fail(struct tg_sink_worker *w);
+
+/* done records of a batch went through: progress resets the backoff, so
+ * a transport that fails after partial progress retries soon. */
+static void worker_fail_after(struct tg_sink_worker *w, size_t done)
+{
+	if (done)
+		w->backoff_ms = 0;
+	worker_fail(w);
+}
+
 static void worker_fail(struct tg_sink_worker *w)
 {
 	if (w->up)
@@ -153,6 +164,9 @@ static bool worker_spool_queue(struct tg_sink_worker *w)
 		return false;
 	done = spool_append(w->spool, batch, n);
 	worker_remove(w, n, 0, n - done);
+	pthread_mutex_lock(&w->mu);
+	spool_stats(w->spool, &w->spool_st);
+	pthread_mutex_unlock(&w->mu);
 	return true;
 }
 
@@ -170,9 +184,10 @@ static bool worker_send_spool(struct tg_sink_worker *w)
 		record_put(batch[i]);
 	pthread_mutex_lock(&w->mu);
 	w->delivered += done;
+	spool_stats(w->spool, &w->spool_st);
 	pthread_mutex_unlock(&w->mu);
 	if (done < n)
-		worker_fail(w);
+		worker_fail_after(w, done);
 	else
 		w->backoff_ms = 0;
 	return true;
@@ -197,7 +212,7 @@ static bool worker_step(struct tg_sink_worker *w)
 	done = w->sink.ops->send(&w->sink, batch, n);
 	worker_remove(w, done, done, 0);
 	if (done < n)
-		worker_fail(w);
+		worker_fail_after(w, done);
 	else
 		w->backoff_ms = 0;
 	return true;
