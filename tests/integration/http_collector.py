@@ -28,9 +28,12 @@ Files (all appended, one write per record):
   --out   what was indexed: NDJSON bodies as they came, HEC bodies each
           followed by '\\n', _bulk action+document line pairs of created docs
   --log   one JSON line per request: n, action, status, path, auth (the
-          Authorization header was right), content_type, bytes, and for
-          _bulk the item counts and rejected _ids; TLS handshakes that
-          failed are lines {"tls_error": ...} without n
+          Authorization header was right), content_type, bytes, peer_port
+          (the same on two requests: one kept-alive connection), and for
+          _bulk the item counts and rejected _ids, written once the
+          request is over; before that a line {"begin": n, "action", "t"}
+          as it arrives; TLS handshakes that failed are lines
+          {"tls_error": ...}
 The port (--port 0: any free one) is written to --port-file once listening.
 Runs until SIGTERM, SIGINT or --max-s seconds.
 """
@@ -43,6 +46,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -152,7 +156,9 @@ class Handler(BaseHTTPRequestHandler):
         st, a = self.server.st, self.server.st.a
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         n, action = st.next_action()
+        st.write_log({"begin": n, "action": action, "t": round(time.time(), 3)})
         rec = {"n": n, "action": action, "path": self.path, "bytes": len(body),
+               "peer_port": self.client_address[1], "t": round(time.time(), 3),
                "content_type": self.headers.get("Content-Type"),
                "auth": self.headers.get("Authorization") == st.expected_auth
                if st.expected_auth else "Authorization" not in self.headers}

@@ -128,7 +128,9 @@ static struct coll *coll_start(const char *format, const char *scheme, ...)
 
 /* ---- what the collector says -------------------------------------------- */
 
-/* The log's request lines (those with "n"), and how many TLS failures. */
+/* The log's request lines (those with "n", written once answered), and
+ * how many TLS handshakes failed; "begin" lines (a request arrived) are
+ * for wait_begun(). */
 static cJSON *coll_log(const struct coll *c, int *tls_errors)
 {
 	char *text = rh_file_read(c->log), *save = NULL;
@@ -140,8 +142,8 @@ static cJSON *coll_log(const struct coll *c, int *tls_errors)
 		cJSON *j = cJSON_Parse(l);
 
 		cr_assert_not_null(j, "bad log line %s", l);
-		if (cJSON_GetObjectItem(j, "tls_error")) {
-			if (tls_errors)
+		if (cJSON_GetObjectItem(j, "tls_error") || cJSON_GetObjectItem(j, "begin")) {
+			if (tls_errors && cJSON_GetObjectItem(j, "tls_error"))
 				(*tls_errors)++;
 			cJSON_Delete(j);
 		} else {
@@ -150,6 +152,26 @@ static cJSON *coll_log(const struct coll *c, int *tls_errors)
 	}
 	free(text);
 	return arr;
+}
+
+/* Poll until a request that gets action has arrived. */
+static void wait_begun(const struct coll *c, const char *action)
+{
+	int64_t deadline = rh_now_ms() + DELIVER_MS;
+	char want[128];
+
+	snprintf(want, sizeof(want), "\"action\": \"%s\", \"begin\"", action);
+	for (;;) {
+		char *text = rh_file_read(c->log);
+		bool seen = strstr(text, want) != NULL;
+
+		free(text);
+		if (seen)
+			return;
+		cr_assert(rh_now_ms() < deadline, "no request got '%s'; log:\n%s", action,
+			  rh_file_read(c->log));
+		rh_nap();
+	}
 }
 
 static int log_count(const cJSON *log, const char *action, int status)
@@ -495,6 +517,28 @@ static void expect_log_clean(const cJSON *log, const char *path, const char *cty
 	}
 }
 
+/* Two healthy requests in a row came over one connection (the sink keeps
+ * its curl handle, and so the connection, between batches). */
+static void expect_keep_alive(const cJSON *log)
+{
+	const cJSON *l, *prev = NULL;
+	int ok = 0, reused = 0;
+
+	cJSON_ArrayForEach(l, log) {
+		double st = 0, p1 = -1, p2 = -2;
+
+		if (rh_jnum(l, "status", &st) && st == 200) {
+			ok++;
+			if (prev && rh_jnum(prev, "peer_port", &p1) && rh_jnum(l, "peer_port", &p2))
+				reused += p1 == p2;
+			prev = l;
+		} else {
+			prev = NULL;
+		}
+	}
+	cr_expect(ok < 2 || reused > 0, "%d healthy requests in a row, none on the same connection", ok);
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 #define NSYNC 12
@@ -544,6 +588,7 @@ Test(http, hec_fails_stalls_resets_then_recovers_exactly_once)
 	cr_expect_eq(log_count(log, "stall", -1), 2, "the stalls were served");
 	cr_expect_eq(log_count(log, "reset", -1), 2, "the resets were served");
 	expect_log_clean(log, "/services/collector/event", "application/json");
+	expect_keep_alive(log);
 	expect_no_secret(a, pw, 0);
 	cJSON_Delete(log);
 	got_free(l);
@@ -685,7 +730,8 @@ Test(http, elastic_bulk_items_retry_and_mapping_errors_drop)
  * NDJSON: the collector is down (503) for a whole agent run; the agent
  * stops with its alerts in the spool; a second agent on the same spool
  * delivers them, then its own, once each and in order, when the
- * collector recovers.
+ * collector recovers. Its body limit (413 past 5000 bytes) halves the
+ * batches on the way. The token file is 0644: a warning, not an error.
  */
 Test(http, ndjson_spool_survives_an_agent_restart_while_down)
 {
@@ -697,7 +743,8 @@ Test(http, ndjson_spool_survives_an_agent_restart_while_down)
 	cJSON *log;
 
 	token_make();
-	c = coll_start("ndjson", "Bearer", "--script", "503*99999", NULL);
+	cr_assert_eq(chmod(token_file, 0644), 0);
+	c = coll_start("ndjson", "Bearer", "--script", "503*99999", "--max-body", "5000", NULL);
 	snprintf(conf, sizeof(conf),
 		 "http_url = http://127.0.0.1:%d/ingest\nhttp_token_file = %s\n"
 		 "http_timeout_ms = 1000\nhttp_batch_max = 3\nspool_dir = %s\n",
@@ -707,6 +754,13 @@ Test(http, ndjson_spool_survives_an_agent_restart_while_down)
 		rh_sync(&ag);
 	cJSON_Delete(wait_log_action(c, "503"));
 	expect_no_secret(&ag, NULL, 1);
+	{
+		char *err = rh_file_read(ag.errf);
+
+		cr_expect(strstr(err, "warning: http_token_file") && strstr(err, "mode 0644"),
+			  "no warning about a token others may read:\n%s", err);
+		free(err);
+	}
 	rh_stop(&ag); /* the collector is down: what is held goes to the spool */
 	kill(c->pid, SIGUSR1);
 	rh_start_with(&ag2, NULL, conf);
@@ -725,6 +779,7 @@ Test(http, ndjson_spool_survives_an_agent_restart_while_down)
 	}
 	log = coll_log(c, NULL);
 	cr_expect_geq(log_count(log, "503", 503), 1);
+	cr_expect_geq(log_count(log, "ok", 413), 1, "3 alerts (~6 KB) are over --max-body 5000");
 	expect_log_clean(log, "/ingest", "application/x-ndjson");
 	expect_no_secret(&ag2, NULL, 0);
 	cJSON_Delete(log);
@@ -797,6 +852,45 @@ Test(http, tls_self_signed_refused_by_default_passes_with_ca_file)
 	expect_log_clean(log, "/services/collector/event", "application/json");
 	expect_no_secret(&ag2, NULL, 0);
 	cJSON_Delete(log);
+	got_free(l);
+	free(l);
+}
+
+/*
+ * A collector that stalls for a minute against a 30 s client timeout: a
+ * stopping agent aborts the POST at its drain deadline (the progress
+ * callback), exits cleanly and spools; nothing was indexed, so the next
+ * agent delivers each alert once.
+ */
+Test(http, stop_aborts_a_stalled_post_and_spools)
+{
+	struct got_list *l = calloc(1, sizeof(*l));
+	const cJSON *want[64];
+	char conf[3 * PATH_MAX];
+	struct coll *c;
+	size_t n;
+
+	token_make();
+	c = coll_start("splunk_hec", "Splunk", "--script", "stall*99999", "--stall-s", "60", NULL);
+	snprintf(conf, sizeof(conf),
+		 "http_url = http://127.0.0.1:%d/services/collector/event\nhttp_format = splunk_hec\n"
+		 "http_token_file = %s\nhttp_index = main\nhttp_timeout_ms = 30000\nspool_dir = %s\n",
+		 c->port, token_file, rh_path("spool"));
+	rh_start_with(&ag, NULL, conf);
+	rh_sync(&ag);
+	rh_sync(&ag);
+	wait_begun(c, "stall"); /* its log line comes only when the stall ends */
+	rh_stop(&ag); /* asserts a clean exit within the harness's deadline */
+	kill(c->pid, SIGUSR1);
+	rh_start_with(&ag2, NULL, conf);
+	rh_sync(&ag2);
+	n = raised((struct rh_agent *[]){ &ag, &ag2 }, 2, want, 64);
+	cr_assert_eq(n, 3);
+	cr_assert(wait_delivered(c, want, n, NULL, 0, l));
+	rh_stop(&ag2);
+	coll_got(c, l);
+	expect_once(l, want, n, true);
+	expect_no_secret(&ag, NULL, 0);
 	got_free(l);
 	free(l);
 }
