@@ -540,10 +540,14 @@ static void agent_shutdown(struct tg_agent *a)
 			;
 		probe_flows_flush(a->probe, agent_on_flow, a, true);
 		agent_report_losses(a);
-		agent_report_stats(a, true);
+		agent_report_stats(a, false);
 	}
 	agent_ctl_stop(a);
 	integrity_free(a->ig);
+	/* the last line counts what the sinks could not deliver in time */
+	deliver_stop(a->out, TG_DRAIN_MS);
+	if (a->probe)
+		agent_report_stats(a, true);
 	deliver_free(a->out, TG_DRAIN_MS);
 	probe_close(a->probe);
 	proctable_free(a->pt);
