@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,11 +109,25 @@ static void teardown(void)
 
 TestSuite(delivery, .init = setup, .fini = teardown, .timeout = 90);
 
+static const char *rules_argv[8];
+
 /* Start the agent: stdout_fd -1 = closed, else dup'd to 1. */
 static void agent_spawn(int stdout_fd, const char *output)
 {
-	const char *argv[] = { BIN, "run", "--config", conf, "--no-rules", "--events",
-			       output ? "--output" : NULL, output, NULL };
+	const char *argv[16] = { BIN, "run", "--config", conf };
+	size_t n = 4;
+
+	if (rules_argv[0]) {
+		for (size_t i = 0; rules_argv[i]; i++)
+			argv[n++] = rules_argv[i];
+	} else {
+		argv[n++] = "--no-rules";
+		argv[n++] = "--events";
+	}
+	if (output) {
+		argv[n++] = "--output";
+		argv[n++] = output;
+	}
 	int e = open(errf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
 	cr_assert_geq(e, 0);
@@ -307,5 +322,58 @@ Test(delivery, deleted_output_file_is_recreated)
 	n = lines_all_json(out);
 	cr_expect_gt(n, 0, "the recreated file is empty");
 	cr_expect_not_null(strstr(err, "removed or moved away"), "no word of it:\n%s", err);
+	free(err);
+}
+
+/* On a terminal: one readable line per alert, and a hostile name's
+ * escape sequence is shown, not obeyed. */
+Test(delivery, terminal_gets_readable_escaped_lines)
+{
+	char rules[600], empty[600], rule[700], mark[700], cmd[1600], *err;
+	char screen[8192];
+	size_t got = 0;
+	int master, slave;
+
+	snprintf(empty, sizeof(empty), "%s/packs", dir);
+	snprintf(rules, sizeof(rules), "%s/rules.d", dir);
+	cr_assert_eq(mkdir(empty, 0755), 0);
+	cr_assert_eq(mkdir(rules, 0755), 0);
+	snprintf(rule, sizeof(rule), "%s/mark.json", rules);
+	file_put(rule, "[{\"rule\": \"tg-dlv-mark\", \"desc\": \"test marker\",\n"
+		 " \"condition\": \"event.action = exec and process.name = tg-dlv-mark\",\n"
+		 " \"output\": \"marked %process.args\", \"priority\": \"critical\"}]\n");
+	snprintf(mark, sizeof(mark), "%s/tg-dlv-mark", dir);
+	cr_assert_eq(symlink("/bin/true", mark), 0);
+	rules_argv[0] = "--rules-dir";
+	rules_argv[1] = empty;
+	rules_argv[2] = "--local-dir";
+	rules_argv[3] = rules;
+	rules_argv[4] = NULL;
+	cr_assert_eq(openpty(&master, &slave, NULL, NULL, NULL), 0, "openpty: %s", strerror(errno));
+	agent_spawn(slave, NULL);
+	close(slave);
+	snprintf(cmd, sizeof(cmd), "'%s' \"$(printf 'x\\033[2Jy')\"", mark);
+	cr_assert_eq(sh("%s", cmd), 0);
+	for (uint64_t end = now_ms() + DEADLINE_MS; now_ms() < end && !strstr(screen, "\n");) {
+		struct pollfd p = { .fd = master, .events = POLLIN };
+		ssize_t n;
+
+		screen[got] = '\0';
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(master, screen + got, sizeof(screen) - 1 - got);
+		if (n > 0)
+			got += (size_t)n;
+		screen[got] = '\0';
+	}
+	err = agent_stop();
+	close(master);
+	rules_argv[0] = NULL;
+	cr_assert_not_null(strstr(screen, "tg-dlv-mark: marked"), "no readable alert line on the "
+			   "terminal: '%s'\nstderr:\n%s", screen, err);
+	cr_expect_not_null(strstr(screen, "CRITICAL"), "no priority: %s", screen);
+	cr_expect_not_null(strstr(screen, "x\\x1b[2Jy"), "the ESC was not escaped: %s", screen);
+	cr_expect_null(strstr(screen, "x\033[2Jy"), "a raw escape reached the terminal");
+	cr_expect_null(strstr(screen, "{\"@timestamp\""), "JSON on a terminal: %s", screen);
 	free(err);
 }
