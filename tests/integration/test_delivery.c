@@ -377,3 +377,62 @@ Test(delivery, terminal_gets_readable_escaped_lines)
 	cr_expect_null(strstr(screen, "{\"@timestamp\""), "JSON on a terminal: %s", screen);
 	free(err);
 }
+
+static bool is_loss(const cJSON *j, const char *stage)
+{
+	const cJSON *ev = cJSON_GetObjectItem(j, "event");
+	const cJSON *loss = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "twinguard"), "loss");
+
+	return cJSON_IsString(cJSON_GetObjectItem(ev, "action")) &&
+	       !strcmp(cJSON_GetObjectItem(ev, "action")->valuestring, "agent-loss") &&
+	       cJSON_IsString(cJSON_GetObjectItem(loss, "stage")) &&
+	       !strcmp(cJSON_GetObjectItem(loss, "stage")->valuestring, stage);
+}
+
+/* Kernel ring drops reach the alert stream as agent-loss records, while
+ * the agent runs, with counts that add up to the final total. */
+Test(delivery, ring_drops_are_reported_in_band)
+{
+	char out[600], text[1024], *err, *lines, *save = NULL;
+	double total = 0, last_total = 0, drops;
+	int found = 0;
+	cJSON *st;
+
+	snprintf(text, sizeof(text), "events = file\nwatch_rw = %s/\ncontrol_socket = off\n"
+		 "loss_report_s = 1\nringbuf_kb = 4\n", watched);
+	file_put(conf, text);
+	snprintf(out, sizeof(out), "%s/events.json", dir);
+	agent_spawn(2, out);
+	/* flood until a loss record is in the stream (bounded) */
+	for (uint64_t end = now_ms() + DEADLINE_MS; now_ms() < end && !found;) {
+		harness_child_ok(child_open_n, (void *)(intptr_t)20000);
+		lines = file_get(out);
+		found = strstr(lines, "\"agent-loss\"") != NULL;
+		free(lines);
+	}
+	cr_assert(found, "no agent-loss record in the stream within %d ms", DEADLINE_MS);
+	err = agent_stop();
+	st = stats_of(err);
+	drops = jnum_at(st, "drops", NULL);
+	lines = file_get(out);
+	for (char *l = strtok_r(lines, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		cJSON *j = cJSON_Parse(l);
+		const cJSON *loss = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "twinguard"), "loss");
+
+		if (j && is_loss(j, "kernel_ring")) {
+			total += cJSON_GetObjectItem(loss, "count")->valuedouble;
+			last_total = cJSON_GetObjectItem(loss, "total")->valuedouble;
+			cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "rule"), "name")
+						 ->valuestring, "agent-loss");
+		}
+		cJSON_Delete(j);
+	}
+	cr_expect_gt(drops, 0);
+	cr_expect_eq(total, last_total, "counts %.0f do not add up to the last total %.0f", total,
+		     last_total);
+	cr_expect_eq(last_total, drops, "the stream's last total %.0f != the final drops %.0f",
+		     last_total, drops);
+	free(lines);
+	cJSON_Delete(st);
+	free(err);
+}
