@@ -28,7 +28,7 @@
 #include "track.h"
 
 #define REAP_GRACE_NS (10ull * 1000000000ull)
-#define TG_POLL_MS 50
+#define TG_POLL_MS 10            /* bounds a lone alert's latency (p99 target 20 ms) */
 #define TG_ROUND_BUDGET 4096      /* ring records per loop round */
 #define TG_DRAIN_MS 3000          /* sinks' share of a clean stop */
 #define TG_POLL_FDS 64            /* the ring + the control socket's fds */
