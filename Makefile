@@ -106,19 +106,23 @@ $(OUTPUT)/libtwinguard-san.a: $(SAN_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# The whole archive: a module's real definition must always win over the
+# weak placeholder another module keeps for a build without it.
+WHOLE = -Wl,--whole-archive $(1) -Wl,--no-whole-archive
+
 $(OUTPUT)/twinguard: $(OUTPUT)/user/main.o $(OUTPUT)/libtwinguard.a
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $< $(call WHOLE,$(OUTPUT)/libtwinguard.a) $(LIBS) -o $@
 
 # Unit tests: no root, built and run under ASan/UBSan.
 $(OUTPUT)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(OUTPUT)/libtwinguard-san.a | $(OUTPUT)/tests/unit
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $(SAN) $< $(OUTPUT)/libtwinguard-san.a $(LIBS) -lcriterion -o $@
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN) $< $(call WHOLE,$(OUTPUT)/libtwinguard-san.a) $(LIBS) -lcriterion -o $@
 
 # Integration tests: load the real BPF programs, need root.
 $(OUTPUT)/tests/integration/%: tests/integration/%.c tests/integration/helpers.c $(wildcard tests/integration/*.h) $(OUTPUT)/libtwinguard.a | $(OUTPUT)/tests/integration
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests/integration $< tests/integration/helpers.c $(OUTPUT)/libtwinguard.a $(LIBS) -lcriterion -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/integration $< tests/integration/helpers.c $(call WHOLE,$(OUTPUT)/libtwinguard.a) $(LIBS) -lcriterion -o $@
 
 # libFuzzer targets: clang with ASan/UBSan over the library sources they need.
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(USER_HDRS) $(SKELS) | $(OUTPUT)/fuzz

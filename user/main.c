@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <twinguard/events.h>
-#include "agent.h"
+#include "agent/agent.h"
 #include "cmd_baseline.h"
 #include "cmd_replay.h"
 #include "cmd_rules.h"
 #include "preflight.h"
 
-#define TG_VERSION "0.1.0"
+#include "version.h"
 #define DEFAULT_CONFIG "/etc/twinguard/twinguard.conf"
 
 struct cmd {
@@ -27,6 +27,7 @@ static void run_usage(FILE *f)
 		"Usage: twinguard run [--config FILE] [--events] [--output FILE] [-v]\n"
 		"  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
 		"  -e, --events       also print every enriched event as one JSON line\n"
+		"  -j, --json         JSON lines on a terminal too (default there: one readable line per alert)\n"
 		"  -o, --output FILE  write JSON lines to FILE instead of the config's output\n"
 		"  -d, --rules-dir DIR    shipped rule packs (overrides the config)\n"
 		"  -l, --local-dir DIR    local rule files (overrides the config)\n"
@@ -35,7 +36,8 @@ static void run_usage(FILE *f)
 		"  -n, --no-rules     load no rules: event stream only\n"
 		"  -v, --verbose      libbpf debug output\n"
 		"Alerts (JSON lines) are printed by default.\n"
-		"Signals: SIGINT/SIGTERM detach and exit, SIGHUP reloads the config.\n"
+		"Signals: SIGINT/SIGTERM detach and exit, SIGHUP reloads the config and reopens\n"
+		"files, SIGUSR1 reopens files (external log rotation).\n"
 		"Exit codes: 0 ok, 1 runtime failure, 2 config, 3 not root, 4 no BTF, 5 BPF disabled, 64 usage.\n");
 }
 
@@ -44,6 +46,7 @@ static int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "events", no_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "rules-dir", required_argument, NULL, 'd' },
@@ -58,7 +61,7 @@ static int cmd_run(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:eo:vd:l:p:m:nh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:ejo:vd:l:p:m:nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.rules_dir = optarg; break;
 		case 'l': o.rules_local_dir = optarg; break;
@@ -67,6 +70,7 @@ static int cmd_run(int argc, char **argv)
 		case 'n': o.no_rules = true; break;
 		case 'c': o.config_path = optarg; break;
 		case 'e': o.events = true; break;
+		case 'j': o.json = true; break;
 		case 'o': o.output = optarg; break;
 		case 'v': o.verbose = true; break;
 		case 'h': run_usage(stdout); return TG_EXIT_OK;

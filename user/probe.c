@@ -26,6 +26,7 @@
 struct tg_probe {
 	struct twinguard_bpf *skel;
 	struct ring_buffer *rb;
+	unsigned budget, consumed;   /* probe_consume(): records left this round */
 	struct bpf_link *links[8];
 	unsigned n_links;
 	unsigned n_off;            /* programs switched off */
@@ -209,9 +210,16 @@ static int probe_ringbuf_cb(void *ctx, void *data, size_t size)
 	struct tg_probe *p = ctx;
 	const struct tg_event *ev = data;
 
+	int rc;
+
 	if (size < TG_EVENT_FIXED_SIZE || ev->hdr.size > size)
 		return 0; /* cannot happen with a matching ABI; not worth a crash */
-	return p->fn ? p->fn(p->fn_ctx, ev, size) : 0;
+	rc = p->fn ? p->fn(p->fn_ctx, ev, size) : 0;
+	/* libbpf stops consuming (record already consumed) on a negative
+	 * return: that is how a round's budget ends */
+	if (!rc && p->budget && ++p->consumed >= p->budget)
+		return -ECANCELED;
+	return rc;
 }
 
 /* A program the kernel rejects is switched off and the load retried, so a
@@ -338,6 +346,22 @@ int probe_poll(struct tg_probe *p, int timeout_ms)
 	if (m < 0)
 		return m;
 	return (n > 0 ? n : 0) + m;
+}
+
+int probe_epoll_fd(const struct tg_probe *p)
+{
+	return ring_buffer__epoll_fd(p->rb);
+}
+
+int probe_consume(struct tg_probe *p, unsigned budget)
+{
+	int n;
+
+	p->budget = budget;
+	p->consumed = 0;
+	n = ring_buffer__consume(p->rb);
+	p->budget = 0;
+	return n == -ECANCELED ? (int)p->consumed : n;
 }
 
 int probe_stats(struct tg_probe *p, struct tg_stats *out)

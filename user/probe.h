@@ -38,6 +38,11 @@ int probe_apply(struct tg_probe *p, const struct tg_config *cfg);
 int probe_set_callback(struct tg_probe *p, tg_event_fn fn, void *ctx);
 /* Returns records consumed, or -errno (-EINTR is not an error). */
 int probe_poll(struct tg_probe *p, int timeout_ms);
+/* The ring buffer's epoll fd, to poll with other fds. */
+int probe_epoll_fd(const struct tg_probe *p);
+/* Consume at most budget records (0 = all) without waiting; returns how
+ * many, or -errno. A return of budget means more may be waiting. */
+int probe_consume(struct tg_probe *p, unsigned budget);
 /* Sum of the per-CPU counters. */
 int probe_stats(struct tg_probe *p, struct tg_stats *out);
 /* Switch the kernel to the other flow map and drain the one that has been

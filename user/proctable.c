@@ -772,3 +772,13 @@ int proctable_seed(struct tg_proctable *pt, const char *procfs)
 	seed_link_parents(pt);
 	return added;
 }
+
+size_t proctable_foreach(struct tg_proctable *pt, void (*fn)(void *ctx, const struct tg_proc *p),
+			 void *ctx)
+{
+	size_t n = 0;
+
+	for (struct pt_node *x = pt->live.head; x; x = x->next, n++)
+		fn(ctx, &x->p);
+	return n;
+}

@@ -74,5 +74,8 @@ void proctable_set_str(char **dst, const char *src, size_t len);
 void proctable_make_entity_id(const struct tg_proctable *pt, uint32_t pid, uint64_t ticks,
 			      char out[TG_ENTITY_ID_LEN]);
 const char *proctable_user_name(struct tg_proctable *pt, uint32_t uid);
+/* Every live entry (for `twinguard ps`); returns how many. */
+size_t proctable_foreach(struct tg_proctable *pt, void (*fn)(void *ctx, const struct tg_proc *p),
+			 void *ctx);
 
 #endif

@@ -68,7 +68,7 @@ struct tg_sink {
  * Returns 0 or -1.
  */
 int sink_stream_init(struct tg_sink *s, const char *target, bool events, bool json,
-		     char *err, size_t errlen);
+		     bool stdout_closed, char *err, size_t errlen);
 int sink_file_init(struct tg_sink *s, char *err, size_t errlen);
 int sink_syslog_init(struct tg_sink *s, char *err, size_t errlen);
 int sink_http_init(struct tg_sink *s, char *err, size_t errlen);

@@ -9,6 +9,7 @@ struct tg_agent_opts {
 	const char *config_path;
 	const char *output;     /* overrides the config's output when set */
 	bool events;            /* print every enriched event */
+	bool json;              /* JSON lines even when stdout is a terminal */
 	bool verbose;
 	bool no_rules;          /* event stream only: load no rules */
 	const char *rules_dir;  /* override the config's rules_dir */

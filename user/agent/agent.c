@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * `twinguard run`: preflight -> config -> /proc seed -> probe -> poll loop.
- * Signal handlers only set flags; the loop does the work (STYLE.md §4).
+ * `twinguard run`: preflight -> config -> /proc seed -> sinks -> probe ->
+ * poll loop. Signal handlers only set flags; the loop does the work
+ * (STYLE.md §4). Each round of the loop takes at most TG_ROUND_BUDGET
+ * records from the ring, so signals, timers and (with ctl) the control
+ * socket are served within one round even during a flood.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,62 +14,59 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
-#include "agent.h"
-#include "config.h"
-#include "detect.h"
+#include "agent/agent_priv.h"
 #include "diag.h"
-#include "ecs.h"
 #include "event.h"
 #include "filters.h"
-#include "integrity.h"
 #include "manifest.h"
-#include "output.h"
 #include "path.h"
 #include "preflight.h"
-#include "probe.h"
 #include "procscan.h"
-#include "proctable.h"
 #include "track.h"
 
 #define REAP_GRACE_NS (10ull * 1000000000ull)
-#define TG_POLL_MS 50
+#define TG_POLL_MS 10            /* bounds a lone alert's latency (p99 target 20 ms) */
+#define TG_ROUND_BUDGET 4096      /* ring records per loop round */
+#define TG_DRAIN_MS 3000          /* sinks' share of a clean stop */
+#define TG_POLL_FDS 64            /* the ring + the control socket's fds */
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_reload;
-
-struct tg_agent {
-	struct tg_config cfg;
-	struct tg_config kcfg;    /* what the kernel filters: cfg + what the rules need */
-	const char *config_path;
-	struct tg_probe *probe;
-	struct tg_proctable *pt;
-	struct tg_ecs ecs;
-	struct tg_output *out;
-	const struct tg_agent_opts *opts;
-	struct tg_detect *det;    /* profile + rules + engine, swapped whole on reload */
-	struct tg_integrity *ig;  /* model/config integrity; NULL when off */
-	uint64_t alerts;
-	bool events;
-	uint64_t user_filtered;   /* name-based file events outside the prefixes */
-	uint64_t invalid;         /* malformed records (ABI mismatch) */
-	uint64_t last_drops;
-};
+static volatile sig_atomic_t g_reopen;
 
 static void agent_on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		g_reload = 1;
+	else if (sig == SIGUSR1)
+		g_reopen = 1;
 	else
 		g_stop = 1;
 }
 
-static uint64_t agent_now_ns(clockid_t id)
+/* A closed fd 0, 1 or 2 would be reused by the next open (the ring's epoll
+ * fd, a socket), and writes meant for stdout would land there. Point them
+ * at /dev/null first; the stream then counts its records as dropped. */
+static bool agent_fix_stdio(void)
 {
-	struct timespec ts;
+	bool out_closed = false;
 
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+		if (fd == 1)
+			out_closed = true;
+	}
+	return out_closed;
 }
 
 /* Name-based file calls are not prefix-filtered in the kernel (a raw string
@@ -92,9 +92,18 @@ static bool agent_file_wanted(struct tg_agent *a, const struct tg_event *ev)
 static void agent_on_alert(void *ctx, const struct tg_alert *al)
 {
 	struct tg_agent *a = ctx;
+	struct tg_record *r;
+	cJSON *j;
 
 	a->alerts++;
-	output_write(a->out, engine_alert_json(al));
+	agent_count_rule(a, al->rule->name ? al->rule->name : "");
+	j = engine_alert_json(al);
+	r = j ? record_new(TG_REC_ALERT, j) : NULL;
+	cJSON_Delete(j);
+	deliver_submit(a->out, r);
+	if (a->ctl)
+		ctl_alert(a->ctl, r);
+	record_put(r);
 }
 
 /* One rendered event: rules see every one, the stream only wanted ones. */
@@ -102,12 +111,19 @@ static void agent_emit(struct tg_agent *a, cJSON *j, uint64_t ts_ns, bool wanted
 {
 	if (!j)
 		return;
-	if (a->det)
+	if (a->det) {
+		uint64_t t0 = agent_now_ns(CLOCK_MONOTONIC);
+
 		detect_event(a->det, j, ts_ns, agent_on_alert, a);
-	if (a->events && wanted)
-		output_write(a->out, j);
-	else
-		cJSON_Delete(j);
+		agent_count_eval(a, agent_now_ns(CLOCK_MONOTONIC) - t0);
+	}
+	if (a->events && wanted) {
+		struct tg_record *r = record_new(TG_REC_EVENT, j);
+
+		deliver_submit(a->out, r);
+		record_put(r);
+	}
+	cJSON_Delete(j);
 }
 
 static int agent_on_event(void *ctx, const struct tg_event *ev, size_t size)
@@ -127,6 +143,7 @@ static int agent_on_event(void *ctx, const struct tg_event *ev, size_t size)
 			integrity_close(a->ig, ev->hdr.tgid, ev->u.file.fd);
 		return 0;
 	}
+	a->by_type[ev->hdr.type % TG_EV_TYPE_MAX]++;
 	track_event(a->pt, ev);
 	wanted = agent_file_wanted(a, ev);
 	if (!wanted)
@@ -158,92 +175,21 @@ static void agent_on_flow(void *ctx, const struct tg_flow_key *k, const struct t
 		agent_emit(a, ecs_flow(&a->ecs, k, v), v->last_ns, true);
 }
 
-static cJSON *agent_stats_json(struct tg_agent *a)
+/* Drops are never silent: agent-loss records in the alert stream (and a
+ * warning on stderr) once per loss_report_s while they go on. */
+static void agent_check_losses(struct tg_agent *a, uint64_t now)
 {
-	struct tg_proctable_stats ps;
 	struct tg_stats st;
-	cJSON *j = cJSON_CreateObject();
 
+	if (now < a->next_loss_ns)
+		return;
+	a->next_loss_ns = now + a->cfg.loss_report_s * 1000000000ull;
 	probe_stats(a->probe, &st);
-	proctable_stats(a->pt, &ps);
-	cJSON_AddNumberToObject(j, "events", (double)st.events);
-	cJSON_AddNumberToObject(j, "drops", (double)st.drops);
-	cJSON_AddNumberToObject(j, "drop_bytes", (double)st.drop_bytes);
-	cJSON_AddNumberToObject(j, "flow_drops", (double)st.flow_drops);
-	cJSON_AddNumberToObject(j, "filtered", (double)st.filtered);
-	cJSON_AddNumberToObject(j, "path_truncated", (double)st.path_trunc);
-	cJSON_AddNumberToObject(j, "tail_call_failures", (double)st.tail_fail);
-	cJSON_AddNumberToObject(j, "user_filtered", (double)a->user_filtered);
-	cJSON_AddNumberToObject(j, "invalid_records", (double)a->invalid);
-	cJSON_AddNumberToObject(j, "output_lines", (double)output_lines(a->out));
-	cJSON_AddNumberToObject(j, "output_errors", (double)output_errors(a->out));
-	cJSON_AddNumberToObject(j, "proc_entries", (double)ps.entries);
-	cJSON_AddNumberToObject(j, "proc_evictions", (double)ps.evictions);
-	cJSON_AddNumberToObject(j, "alerts", (double)a->alerts);
-	if (a->det) {
-		struct tg_engine_stats es;
-
-		engine_stats(a->det->eng, &es);
-		cJSON_AddNumberToObject(j, "rule_states", (double)es.states);
-		cJSON_AddNumberToObject(j, "rule_state_evictions", (double)es.evictions);
-	}
-	if (a->ig) {
-		struct tg_integrity_stats is;
-		cJSON *io = cJSON_AddObjectToObject(j, "integrity");
-
-		integrity_stats(a->ig, &is);
-		cJSON_AddNumberToObject(io, "checked", (double)is.checked);
-		cJSON_AddNumberToObject(io, "mismatches", (double)is.mismatches);
-		cJSON_AddNumberToObject(io, "unknown", (double)is.unknown);
-		cJSON_AddNumberToObject(io, "missing", (double)is.missing);
-		cJSON_AddNumberToObject(io, "updated", (double)is.updated);
-		cJSON_AddNumberToObject(io, "errors", (double)is.errors);
-		cJSON_AddNumberToObject(io, "overflows", (double)is.overflows);
-		cJSON_AddNumberToObject(io, "rescans", (double)is.rescans);
-		cJSON_AddNumberToObject(io, "repeats", (double)is.repeats);
-		cJSON_AddNumberToObject(io, "queued", (double)is.queued);
-	}
-	return j;
-}
-
-/* Drops are never silent: a warning on stderr and a stats record in the
- * stream each time the counter moves. */
-static void agent_report(struct tg_agent *a, bool final)
-{
-	cJSON *stats = agent_stats_json(a);
-	uint64_t drops = (uint64_t)cJSON_GetObjectItem(stats, "drops")->valuedouble;
-	char *line;
-
-	if (drops != a->last_drops || final) {
-		cJSON *rec = cJSON_CreateObject();
-		cJSON *evo = cJSON_AddObjectToObject(rec, "event");
-		char ts[64];
-
-		if (drops != a->last_drops) {
-			fprintf(stderr, "twinguard: warning: %" PRIu64 " events dropped (ring buffer full); "
-				"raise ringbuf_kb or narrow the watched prefixes\n", drops - a->last_drops);
-			/* a lost write may have hit a watched file: check them all */
-			if (a->ig && !final)
-				integrity_rescan(a->ig);
-		}
-		a->last_drops = drops;
-		ecs_timestamp(&a->ecs, agent_now_ns(CLOCK_BOOTTIME), ts, sizeof(ts));
-		cJSON_AddStringToObject(rec, "@timestamp", ts);
-		cJSON_AddStringToObject(evo, "kind", "metric");
-		cJSON_AddStringToObject(evo, "action", "agent-stats");
-		cJSON_AddItemToObject(cJSON_AddObjectToObject(rec, "twinguard"), "stats",
-				      cJSON_Duplicate(stats, true));
-		if (a->events)
-			output_write(a->out, rec);
-		else
-			cJSON_Delete(rec);
-	}
-	if (final) {
-		line = cJSON_PrintUnformatted(stats);
-		fprintf(stderr, "twinguard: stats %s\n", line ? line : "{}");
-		free(line);
-	}
-	cJSON_Delete(stats);
+	/* a lost write may have hit a watched file: check them all */
+	if (st.drops != a->last_drops && a->ig)
+		integrity_rescan(a->ig);
+	a->last_drops = st.drops;
+	agent_report_losses(a);
 }
 
 static struct tg_detect_paths agent_detect_paths(const struct tg_agent *a)
@@ -258,9 +204,25 @@ static struct tg_detect_paths agent_detect_paths(const struct tg_agent *a)
 	return p;
 }
 
+/* The diagnostics as "file:line:col: message" strings, for `twinguard reload`. */
+static void agent_diag_json(const struct tg_diag *d, cJSON *out)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	diag_print(d, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		cJSON_AddItemToArray(out, cJSON_CreateString(line));
+	free(text);
+}
+
 /* Build a new profile + rule set + engine; only a clean build replaces the
  * running one. Returns 0 on success. */
-static int agent_load_detect(struct tg_agent *a, bool reload)
+static int agent_load_detect(struct tg_agent *a, bool reload, cJSON *errors)
 {
 	struct tg_detect_paths paths = agent_detect_paths(a);
 	struct tg_detect *next;
@@ -269,6 +231,8 @@ static int agent_load_detect(struct tg_agent *a, bool reload)
 	diag_init(&diag);
 	next = detect_new(&paths, &diag);
 	diag_print(&diag, stderr);
+	if (errors)
+		agent_diag_json(&diag, errors);
 	diag_free(&diag);
 	if (!next) {
 		fprintf(stderr, "twinguard: %s: rule or profile errors (above); %s\n",
@@ -383,30 +347,84 @@ static int agent_apply_kernel(struct tg_agent *a)
 	return 0;
 }
 
-static void agent_reload(struct tg_agent *a)
+static bool agent_str_differs(const char *a, const char *b)
 {
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/* Sinks, the socket and the listener are built at start only. */
+static bool agent_sinks_changed(const struct tg_config *o, const struct tg_config *n)
+{
+	return agent_str_differs(o->alerts_file, n->alerts_file) ||
+	       agent_str_differs(o->syslog, n->syslog) ||
+	       agent_str_differs(o->syslog_format, n->syslog_format) ||
+	       agent_str_differs(o->http_url, n->http_url) ||
+	       agent_str_differs(o->http_format, n->http_format) ||
+	       agent_str_differs(o->spool_dir, n->spool_dir) ||
+	       agent_str_differs(o->output, n->output) ||
+	       agent_str_differs(o->control_socket, n->control_socket) ||
+	       agent_str_differs(o->metrics_listen, n->metrics_listen) ||
+	       o->sink_queue_max != n->sink_queue_max || o->alerts_file_max_mb != n->alerts_file_max_mb;
+}
+
+/* SIGHUP and `twinguard reload`: the answer says what happened. */
+cJSON *agent_reload_json(struct tg_agent *a)
+{
+	cJSON *res = cJSON_CreateObject(), *errors = cJSON_CreateArray();
 	struct tg_config next;
 	char err[512];
+	bool ok = true;
 
+	sd_notify(0, "RELOADING=1");
 	config_defaults(&next);
-	if (config_load(a->config_path, &next, err, sizeof(err))) {
+	if (a->config_path && config_load(a->config_path, &next, err, sizeof(err))) {
 		fprintf(stderr, "twinguard: reload failed, keeping the running config: %s\n", err);
+		cJSON_AddItemToArray(errors, cJSON_CreateString(err));
 		config_free(&next);
-		return;
+		ok = false;
+		goto out;
 	}
 	if (next.ringbuf_kb != a->cfg.ringbuf_kb || next.flow_map_max != a->cfg.flow_map_max ||
 	    next.proc_table_max != a->cfg.proc_table_max)
 		fprintf(stderr, "twinguard: note: ringbuf_kb, flow_map_max and proc_table_max "
 			"take effect at the next start\n");
+	if (agent_sinks_changed(&a->cfg, &next)) {
+		fprintf(stderr, "twinguard: note: sink, control socket and metrics settings take "
+			"effect at the next start; files are reopened now\n");
+		cJSON_AddStringToObject(res, "note", "sink, control socket and metrics settings take "
+					"effect at the next start");
+	}
 	config_free(&a->cfg);
 	a->cfg = next;
-	if (!a->opts->no_rules && agent_load_detect(a, true))
+	if (!a->opts->no_rules && agent_load_detect(a, true, errors)) {
 		fprintf(stderr, "twinguard: note: config applied, rules unchanged\n");
-	if (agent_load_integrity(a))
+		ok = false;
+	}
+	if (agent_load_integrity(a)) {
 		fprintf(stderr, "twinguard: note: integrity checker unchanged\n");
-	if (agent_apply_kernel(a))
-		return;
-	fprintf(stderr, "twinguard: reloaded %s\n", a->config_path);
+		cJSON_AddItemToArray(errors, cJSON_CreateString("integrity manifest: see the agent's "
+								 "log; checker unchanged"));
+		ok = false;
+	}
+	if (agent_apply_kernel(a)) {
+		cJSON_AddItemToArray(errors, cJSON_CreateString("kernel filters: failed to apply; "
+								 "the previous ones stay"));
+		ok = false;
+	} else {
+		fprintf(stderr, "twinguard: reloaded %s\n", a->config_path ? a->config_path : "");
+	}
+	deliver_reopen(a->out);
+out:
+	sd_notify(0, "READY=1");
+	cJSON_AddBoolToObject(res, "ok", ok);
+	cJSON_AddNumberToObject(res, "rules", a->det ? (double)a->det->rs.n_rules : 0);
+	cJSON_AddItemToObject(res, "errors", errors);
+	return res;
+}
+
+static void agent_reload(struct tg_agent *a)
+{
+	cJSON_Delete(agent_reload_json(a));
 }
 
 static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
@@ -428,13 +446,21 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 	if (proctable_seed(a->pt, "/proc") < 0)
 		fprintf(stderr, "twinguard: warning: failed to scan /proc: %s\n", strerror(errno));
 	ecs_init(&a->ecs, a->pt);
-	a->out = output_open(o->output ? o->output : a->cfg.output);
+	struct tg_deliver_opts dopts = {
+		.cfg = &a->cfg, .output = o->output, .events = o->events, .json = o->json,
+		.stdout_closed = a->stdout_closed,
+	};
+
+	a->out = deliver_new(&dopts, err, sizeof(err));
 	if (!a->out) {
-		fprintf(stderr, "twinguard: failed to open output %s: %s\n",
-			o->output ? o->output : a->cfg.output, strerror(errno));
+		fprintf(stderr, "twinguard: failed to set up the sinks: %s; fix: correct the key in %s "
+			"(docs/delivery.md)\n", err, o->config_path ? o->config_path : "the config");
 		return TG_EXIT_CONFIG;
 	}
-	if (!o->no_rules && agent_load_detect(a, false))
+	if (a->stdout_closed)
+		fprintf(stderr, "twinguard: warning: stdout was closed at start: what the stream "
+			"(output = -) would print is counted as dropped; set alerts_file or output\n");
+	if (!o->no_rules && agent_load_detect(a, false, NULL))
 		return TG_EXIT_CONFIG;
 	if (agent_load_integrity(a))
 		return TG_EXIT_CONFIG;
@@ -449,62 +475,110 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 	return TG_EXIT_OK;
 }
 
-static void agent_loop(struct tg_agent *a)
+struct agent_timers {
+	uint64_t flow, stats, reap, watchdog, watchdog_us, metrics;
+};
+
+/* Everything the loop does besides intake, once per round. */
+static void agent_housekeeping(struct tg_agent *a, struct agent_timers *t)
 {
-	uint64_t now, next_flow, next_stats, next_reap;
+	uint64_t now = agent_now_ns(CLOCK_MONOTONIC);
 
-	now = agent_now_ns(CLOCK_MONOTONIC);
-	next_flow = now + a->cfg.flow_flush_ms * 1000000ull;
-	next_stats = now + a->cfg.stats_interval_s * 1000000000ull;
-	next_reap = now + REAP_GRACE_NS;
-	while (!g_stop) {
-		/* the kernel wakes us only for batches (bpf/emit.bpf.h): this
-		 * timeout bounds the latency of a lone event */
-		int n = probe_poll(a->probe, TG_POLL_MS);
-
-		if (n < 0) {
-			fprintf(stderr, "twinguard: failed to poll ring buffer: %s\n", strerror(-n));
-			break;
-		}
-		now = agent_now_ns(CLOCK_MONOTONIC);
-		if (now >= next_flow) {
-			probe_flows_flush(a->probe, agent_on_flow, a, false);
-			next_flow = now + a->cfg.flow_flush_ms * 1000000ull;
-		}
-		if (a->cfg.stats_interval_s && now >= next_stats) {
-			agent_report(a, false);
-			next_stats = now + a->cfg.stats_interval_s * 1000000000ull;
-		}
-		if (now >= next_reap) {
-			proctable_reap(a->pt, agent_now_ns(CLOCK_BOOTTIME), REAP_GRACE_NS);
-			next_reap = now + REAP_GRACE_NS;
-		}
-		if (a->ig)
-			integrity_poll(a->ig, agent_on_integrity, a);
-		if (g_reload) {
-			g_reload = 0;
-			agent_reload(a);
-		}
-		output_flush(a->out);
+	if (now >= t->flow) {
+		probe_flows_flush(a->probe, agent_on_flow, a, false);
+		t->flow = now + a->cfg.flow_flush_ms * 1000000ull;
+	}
+	if (a->cfg.stats_interval_s && now >= t->stats) {
+		agent_report_stats(a, false);
+		t->stats = now + a->cfg.stats_interval_s * 1000000000ull;
+	}
+	if (now >= t->reap) {
+		proctable_reap(a->pt, agent_now_ns(CLOCK_BOOTTIME), REAP_GRACE_NS);
+		t->reap = now + REAP_GRACE_NS;
+	}
+	agent_check_losses(a, now);
+	if (t->watchdog_us && now >= t->watchdog) {
+		sd_notify(0, "WATCHDOG=1");
+		t->watchdog = now + t->watchdog_us * 1000 / 3;
+	}
+	if (a->ig)
+		integrity_poll(a->ig, agent_on_integrity, a);
+	if (g_reload) {
+		g_reload = 0;
+		agent_reload(a);
+	}
+	if (now >= t->metrics) {
+		agent_metrics_publish(a);
+		t->metrics = now + 1000000000ull;
+	}
+	if (g_reopen) {
+		g_reopen = 0;
+		deliver_reopen(a->out);
 	}
 }
 
+static void agent_loop(struct tg_agent *a)
+{
+	struct agent_timers t = { 0 };
+	uint64_t now = agent_now_ns(CLOCK_MONOTONIC);
+	bool more = false;
+
+	t.flow = now + a->cfg.flow_flush_ms * 1000000ull;
+	t.stats = now + a->cfg.stats_interval_s * 1000000000ull;
+	t.reap = now + REAP_GRACE_NS;
+	a->next_loss_ns = now + a->cfg.loss_report_s * 1000000000ull;
+	if (sd_watchdog_enabled(0, &t.watchdog_us) <= 0)
+		t.watchdog_us = 0;
+	sd_notify(0, "READY=1");
+	while (!g_stop) {
+		struct pollfd fds[TG_POLL_FDS] = { { .fd = probe_epoll_fd(a->probe), .events = POLLIN } };
+		int n, nctl = a->ctl ? ctl_pollfds(a->ctl, fds + 1, TG_POLL_FDS - 1) : 0;
+
+		/* the kernel wakes us only for batches (bpf/emit.bpf.h): this
+		 * timeout bounds the latency of a lone event; a full round
+		 * means more is waiting, so do not wait at all */
+		if (poll(fds, (nfds_t)(1 + nctl), more ? 0 : TG_POLL_MS) < 0 && errno != EINTR) {
+			fprintf(stderr, "twinguard: failed to poll ring buffer: %s\n", strerror(errno));
+			break;
+		}
+		n = probe_consume(a->probe, TG_ROUND_BUDGET);
+		if (n < 0 && n != -EINTR) {
+			fprintf(stderr, "twinguard: failed to read ring buffer: %s\n", strerror(-n));
+			break;
+		}
+		more = n >= TG_ROUND_BUDGET;
+		a->rounds_full += more;
+		if (a->ctl)
+			ctl_service(a->ctl, fds + 1, nctl);
+		agent_housekeeping(a, &t);
+	}
+	sd_notify(0, "STOPPING=1");
+}
+
 /* Detach first, then drain what is already in the ring and the flow maps:
- * nothing that was captured is lost on a clean stop. */
+ * nothing that was captured is lost on a clean stop. Then the sinks get
+ * TG_DRAIN_MS to deliver (or spool) what they hold. */
 static void agent_shutdown(struct tg_agent *a)
 {
 	if (a->probe) {
 		probe_detach(a->probe);
-		for (int i = 0; i < 1000 && probe_poll(a->probe, 0) > 0; i++)
+		for (int i = 0; i < 1000 && probe_consume(a->probe, TG_ROUND_BUDGET) > 0; i++)
 			;
 		probe_flows_flush(a->probe, agent_on_flow, a, true);
-		agent_report(a, true);
+		agent_report_losses(a);
+		agent_report_stats(a, false);
 	}
+	agent_ctl_stop(a);
 	integrity_free(a->ig);
-	output_close(a->out);
+	/* the last line counts what the sinks could not deliver in time */
+	deliver_stop(a->out, TG_DRAIN_MS);
+	if (a->probe)
+		agent_report_stats(a, true);
+	deliver_free(a->out, TG_DRAIN_MS);
 	probe_close(a->probe);
 	proctable_free(a->pt);
 	detect_free(a->det);
+	agent_free_counts(a);
 	config_free(&a->kcfg);
 	config_free(&a->cfg);
 }
@@ -518,6 +592,8 @@ int agent_run(const struct tg_agent_opts *o)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
+	a.stdout_closed = agent_fix_stdio();
+	a.start_mono_ns = t0;
 	rc = preflight_check(&preflight_default_paths, msg, sizeof(msg), note, sizeof(note));
 	if (rc) {
 		fprintf(stderr, "twinguard: %s\n", msg);
@@ -530,12 +606,14 @@ int agent_run(const struct tg_agent_opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a.config_path = o->config_path;
 	a.opts = o;
 	a.events = o->events;
 	rc = agent_setup(&a, o);
 	if (rc == TG_EXIT_OK) {
+		agent_ctl_start(&a);
 		fprintf(stderr, "twinguard: attached %u programs in %.1f ms (%u switched off); %zu rules\n",
 			probe_attached(a.probe), (agent_now_ns(CLOCK_MONOTONIC) - t0) / 1e6,
 			probe_switched_off(a.probe), a.det ? a.det->rs.n_rules : 0);
