@@ -2,9 +2,9 @@
 /*
  * The file sink (alerts_file) driven through its ops, as the worker in
  * deliver.c drives it: init from a hand-built config, open, send batches,
- * tick, reopen. sink_error/sink_drop/sink_stopping are the worker's; here
- * they are counted by the test instead, so that each test can say exactly
- * how many errors a fault costs.
+ * tick, reopen. sink_error() and sink_drop() count into a real worker
+ * struct (worker.c's), with no thread behind it, so that each test can say
+ * exactly how many errors a fault costs.
  *
  * Suites:
  *   sink_file        rotation names and count, every .gz decompresses to
@@ -29,42 +29,16 @@
 #include <zlib.h>
 
 #include "deliver/sink.h"
+#include "deliver/worker.h"
 #include "tmpdir.h"
 
 #define LINE 1000               /* bytes per record line, newline included */
 #define MIB (1u << 20)
 #define PER_FILE (MIB / LINE)   /* whole lines that fit under a 1 MiB limit */
 
-/* The worker's side, counted here. */
-static unsigned n_errors;
-static uint64_t n_dropped;
-static char last_error[1024];
-
-void sink_error(struct tg_sink *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)s;
-	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
-	va_end(ap);
-	n_errors++;
-}
-
-void sink_drop(struct tg_sink *s, uint64_t n)
-{
-	(void)s;
-	n_dropped += n;
-}
-
-bool sink_stopping(const struct tg_sink *s)
-{
-	(void)s;
-	return false;
-}
-
 static struct tg_config cfg;
-static struct tg_sink sink;
+/* the worker's counters are real (worker.c); no thread is started */
+static struct tg_sink_worker wk;
 static struct tg_record **recs;
 static size_t nrecs, caprecs;
 static char mnt[PATH_MAX];      /* the fault suite's tmpfs */
@@ -126,9 +100,9 @@ static void sf_setup(void)
 
 static void sf_teardown(void)
 {
-	if (sink.ops) {
-		sink.ops->close(&sink);
-		sink.ops->destroy(&sink);
+	if (wk.sink.ops) {
+		wk.sink.ops->close(&wk.sink);
+		wk.sink.ops->destroy(&wk.sink);
 	}
 	free(cfg.alerts_file);
 	for (size_t i = 0; i < nrecs; i++) {
@@ -145,13 +119,15 @@ static void sf_teardown(void)
 static int sf_init(const char *path, unsigned max_mb, unsigned keep, char *err, size_t errlen)
 {
 	memset(&cfg, 0, sizeof(cfg));
-	memset(&sink, 0, sizeof(sink));
+	memset(&wk, 0, sizeof(wk));
+	pthread_mutex_init(&wk.mu, NULL);
+	wk.sink.w = &wk;
 	cfg.alerts_file = path ? strdup(path) : NULL;
 	cfg.alerts_file_max_mb = max_mb;
 	cfg.alerts_file_keep = keep;
-	snprintf(sink.name, sizeof(sink.name), "file");
-	sink.cfg = &cfg;
-	return sink_file_init(&sink, err, errlen);
+	snprintf(wk.sink.name, sizeof(wk.sink.name), "file");
+	wk.sink.cfg = &cfg;
+	return sink_file_init(&wk.sink, err, errlen);
 }
 
 static void sf_start(const char *path, unsigned max_mb, unsigned keep)
@@ -159,7 +135,7 @@ static void sf_start(const char *path, unsigned max_mb, unsigned keep)
 	char err[512] = "";
 
 	cr_assert_eq(sf_init(path, max_mb, keep, err, sizeof(err)), 0, "init: %s", err);
-	cr_assert_eq(sink.ops->open(&sink), 0, "open: %s", last_error);
+	cr_assert_eq(wk.sink.ops->open(&wk.sink), 0, "open: %s", wk.last_error);
 }
 
 /* As the worker does: batches of batch_max; stops at the first failure.
@@ -169,8 +145,8 @@ static size_t sf_send(struct tg_record **r, size_t n)
 	size_t done = 0;
 
 	while (done < n) {
-		size_t k = n - done < sink.batch_max ? n - done : sink.batch_max;
-		size_t w = sink.ops->send(&sink, r + done, k);
+		size_t k = n - done < wk.sink.batch_max ? n - done : wk.sink.batch_max;
+		size_t w = wk.sink.ops->send(&wk.sink, r + done, k);
 
 		cr_assert_leq(w, k);
 		done += w;
@@ -182,7 +158,7 @@ static size_t sf_send(struct tg_record **r, size_t n)
 
 static void sf_send_all(struct tg_record **r, size_t n)
 {
-	cr_assert_eq(sf_send(r, n), n, "send: %s", last_error);
+	cr_assert_eq(sf_send(r, n), n, "send: %s", wk.last_error);
 }
 
 /* The whole file, decompressed when gz. */
@@ -306,7 +282,7 @@ Test(sink_file, init_checks_the_path)
 	cr_expect_eq(sf_init(NULL, 1, 1, err, sizeof(err)), -1);
 	cr_expect(strstr(err, "alerts_file"), "%s", err);
 	cfg.alerts_file = NULL;
-	memset(&sink, 0, sizeof(sink));
+	cr_expect_null(wk.sink.ops);
 }
 
 Test(sink_file, init_sets_the_sink_up)
@@ -314,12 +290,12 @@ Test(sink_file, init_sets_the_sink_up)
 	const char *p = tmp_path("alerts.json");
 
 	sf_start(p, 1, 3);
-	cr_expect_str_eq(sink.ops->kind, "file");
-	cr_expect_not(sink.ops->reliable);
-	cr_expect_eq(sink.kinds, TG_REC_ALERT_STREAM);
-	cr_expect_gt(sink.batch_max, 0);
-	cr_expect_str_eq(sink.target, p);
-	cr_expect_eq(n_errors, 0);
+	cr_expect_str_eq(wk.sink.ops->kind, "file");
+	cr_expect_not(wk.sink.ops->reliable);
+	cr_expect_eq(wk.sink.kinds, TG_REC_ALERT_STREAM);
+	cr_expect_gt(wk.sink.batch_max, 0);
+	cr_expect_str_eq(wk.sink.target, p);
+	cr_expect_eq(wk.errors, 0);
 }
 
 Test(sink_file, writes_json_lines_0600)
@@ -336,7 +312,7 @@ Test(sink_file, writes_json_lines_0600)
 	file_collect(p, false, seqs, &n, 64);
 	cr_expect_eq(n, 40);
 	expect_run(seqs, n, 0);
-	cr_expect_eq(n_errors, 0, "%s", last_error);
+	cr_expect_eq(wk.errors, 0, "%s", wk.last_error);
 }
 
 /* 3.5 files' worth with keep 5: .3.gz .2.gz .1.gz and the live file,
@@ -350,7 +326,7 @@ Test(sink_file, rotates_at_the_size_into_gzip)
 
 	sf_start(p, 1, 5);
 	sf_send_all(rec_batch(total, LINE), total);
-	cr_expect_eq(n_errors, 0, "%s", last_error);
+	cr_expect_eq(wk.errors, 0, "%s", wk.last_error);
 	for (unsigned i = 1; i <= 3; i++) {
 		size_t len, before = n;
 
@@ -380,7 +356,7 @@ Test(sink_file, keep_is_honoured)
 
 	sf_start(p, 1, 2);
 	sf_send_all(rec_batch(total, LINE), total);
-	cr_expect_eq(n_errors, 0, "%s", last_error);
+	cr_expect_eq(wk.errors, 0, "%s", wk.last_error);
 	cr_expect(exists(rot(p, 1, ".gz")) && exists(rot(p, 2, ".gz")));
 	cr_expect_not(exists(rot(p, 3, ".gz")));
 	cr_expect_not(exists(rot(p, 3, "")));
@@ -427,7 +403,7 @@ Test(sink_file, rotation_prunes_leftovers)
 	snprintf(name, sizeof(name), "%s.notes", p);
 	cr_expect(exists(name), "a file that is not a rotated one was removed");
 	cr_expect(exists(rot(p, 1, ".gz")));
-	cr_expect_eq(n_errors, 0, "%s", last_error);
+	cr_expect_eq(wk.errors, 0, "%s", wk.last_error);
 }
 
 /* When compression fails the rotated file stays, uncompressed and whole,
@@ -442,9 +418,9 @@ Test(sink_file, compression_failure_keeps_the_rotated_file)
 	cr_assert_eq(mkdir(rot(p, 1, ".gz.tmp"), 0700), 0);
 	sf_start(p, 1, 5);
 	sf_send_all(rec_batch(PER_FILE * 2 + 1, LINE), PER_FILE * 2 + 1);
-	cr_expect_eq(n_errors, 2, "one error per failed compression, got %u", n_errors);
-	cr_expect(strstr(last_error, "failed to compress ") && strstr(last_error, "alerts.json.1") &&
-		  strstr(last_error, "kept it uncompressed"), "%s", last_error);
+	cr_expect_eq(wk.errors, 2, "one error per failed compression, got %llu", (unsigned long long)wk.errors);
+	cr_expect(strstr(wk.last_error, "failed to compress ") && strstr(wk.last_error, "alerts.json.1") &&
+		  strstr(wk.last_error, "kept it uncompressed"), "%s", wk.last_error);
 	cr_expect(exists(rot(p, 1, "")) && exists(rot(p, 2, "")));
 	cr_expect_not(exists(rot(p, 1, ".gz")));
 
@@ -487,7 +463,7 @@ Test(sink_file, rotated_file_deleted_under_the_sink)
 	sf_send_all(rec_batch(PER_FILE * 2, LINE), PER_FILE * 2);
 	cr_expect(exists(rot(p, 1, ".gz")) && exists(rot(p, 2, ".gz")));
 	cr_expect_not(exists(rot(p, 3, ".gz")));
-	cr_expect_eq(n_errors, 0, "%s", last_error);
+	cr_expect_eq(wk.errors, 0, "%s", wk.last_error);
 }
 
 /* An external rotation that moves the live file and deletes it at once
@@ -504,18 +480,18 @@ Test(sink_file, deleted_file_is_recreated_by_tick)
 	sf_send_all(rec_batch(3, 200), 3);
 	cr_assert_eq(rename(p, tmp_path("alerts.json.x")), 0);
 	cr_assert_eq(unlink(tmp_path("alerts.json.x")), 0);
-	cr_expect_eq(sink.ops->tick(&sink), 0);
-	cr_expect_eq(n_errors, 1);
-	cr_expect(strstr(last_error, "deleted") && strstr(last_error, "recreated"), "%s",
-		  last_error);
+	cr_expect_eq(wk.sink.ops->tick(&wk.sink), 0);
+	cr_expect_eq(wk.errors, 1);
+	cr_expect(strstr(wk.last_error, "deleted") && strstr(wk.last_error, "recreated"), "%s",
+		  wk.last_error);
 	cr_assert_eq(stat(p, &st), 0, "not recreated");
 	cr_expect_eq(st.st_mode & 07777, 0600);
 	sf_send_all(rec_batch(2, 200), 2);
 	file_collect(p, false, seqs, &n, 16);
 	cr_expect_eq(n, 2);
 	expect_run(seqs, n, 3);
-	cr_expect_eq(sink.ops->tick(&sink), 0);
-	cr_expect_eq(n_errors, 1, "a healthy tick counted an error: %s", last_error);
+	cr_expect_eq(wk.sink.ops->tick(&wk.sink), 0);
+	cr_expect_eq(wk.errors, 1, "a healthy tick counted an error: %s", wk.last_error);
 }
 
 /* Moved away (rotation without a signal): followed, nothing lost, no
@@ -529,14 +505,14 @@ Test(sink_file, moved_file_is_recreated_by_tick)
 	sf_start(p, 0, 0);
 	sf_send_all(rec_batch(3, 200), 3);
 	cr_assert_eq(rename(p, moved), 0);
-	cr_expect_eq(sink.ops->tick(&sink), 0);
+	cr_expect_eq(wk.sink.ops->tick(&wk.sink), 0);
 	cr_expect(exists(p));
 	sf_send_all(rec_batch(2, 200), 2);
 	file_collect(moved, false, seqs, &n, 16);
 	file_collect(p, false, seqs, &n, 16);
 	cr_expect_eq(n, 5);
 	expect_run(seqs, n, 0);
-	cr_expect_eq(n_errors, 0, "%s", last_error);
+	cr_expect_eq(wk.errors, 0, "%s", wk.last_error);
 }
 
 /* The directory gone: tick takes the sink down (the worker backs off and
@@ -549,14 +525,14 @@ Test(sink_file, directory_gone_takes_the_sink_down)
 	sf_start(p, 0, 0);
 	cr_assert_eq(unlink(p), 0);
 	cr_assert_eq(rmdir(d), 0);
-	cr_expect_eq(sink.ops->tick(&sink), -1);
-	cr_expect_eq(n_errors, 1);
-	sink.ops->close(&sink);
-	cr_expect_eq(sink.ops->open(&sink), -1);
-	cr_expect(strstr(last_error, "logs") && strstr(last_error, "does not exist"), "%s",
-		  last_error);
+	cr_expect_eq(wk.sink.ops->tick(&wk.sink), -1);
+	cr_expect_eq(wk.errors, 1);
+	wk.sink.ops->close(&wk.sink);
+	cr_expect_eq(wk.sink.ops->open(&wk.sink), -1);
+	cr_expect(strstr(wk.last_error, "logs") && strstr(wk.last_error, "does not exist"), "%s",
+		  wk.last_error);
 	cr_assert_eq(mkdir(d, 0700), 0);
-	cr_expect_eq(sink.ops->open(&sink), 0, "%s", last_error);
+	cr_expect_eq(wk.sink.ops->open(&wk.sink), 0, "%s", wk.last_error);
 	sf_send_all(rec_batch(1, 100), 1);
 }
 
@@ -571,14 +547,14 @@ Test(sink_file, reopen_after_an_external_rename)
 	sf_send_all(rec_batch(4, 200), 4);
 	cr_assert_eq(rename(p, moved), 0);
 	sf_send_all(rec_batch(1, 200), 1); /* before the signal: still the old file */
-	sink.ops->reopen(&sink);
+	wk.sink.ops->reopen(&wk.sink);
 	sf_send_all(rec_batch(3, 200), 3);
 	file_collect(moved, false, seqs, &n, 16);
 	cr_expect_eq(n, 5);
 	file_collect(p, false, seqs, &n, 16);
 	cr_expect_eq(n, 8);
 	expect_run(seqs, n, 0);
-	cr_expect_eq(n_errors, 0, "%s", last_error);
+	cr_expect_eq(wk.errors, 0, "%s", wk.last_error);
 }
 
 /* A short write through send: fewer done, an error, whole lines; the rest
@@ -597,11 +573,11 @@ Test(sink_file, short_write_returns_the_whole_records)
 	lim = old;
 	lim.rlim_cur = 7 * 500 + 250;
 	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	done = sink.ops->send(&sink, b, 20);
+	done = wk.sink.ops->send(&wk.sink, b, 20);
 	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
 	cr_expect_eq(done, 7);
-	cr_expect_eq(n_errors, 1);
-	cr_expect(strstr(last_error, "failed to write "), "%s", last_error);
+	cr_expect_eq(wk.errors, 1);
+	cr_expect(strstr(wk.last_error, "failed to write "), "%s", wk.last_error);
 	sf_send_all(b + done, 20 - done);
 	file_collect(p, false, seqs, &n, 32);
 	cr_expect_eq(n, 20);
@@ -685,14 +661,14 @@ Test(sink_file_fault, disk_full_leaves_only_whole_lines)
 	sf_start(p, 0, 0);
 	while (delivered < total && fails < 3) {
 		size_t k = total - delivered < 16 ? total - delivered : 16;
-		size_t w = sink.ops->send(&sink, b + delivered, k);
+		size_t w = wk.sink.ops->send(&wk.sink, b + delivered, k);
 
 		delivered += w;
 		fails = w < k ? fails + 1 : 0;
 	}
 	cr_assert_lt(delivered, total, "the disk never filled");
-	cr_expect_geq(n_errors, 3);
-	cr_expect(strstr(last_error, "No space left on device"), "%s", last_error);
+	cr_expect_geq(wk.errors, 3);
+	cr_expect(strstr(wk.last_error, "No space left on device"), "%s", wk.last_error);
 	file_collect(p, false, seqs, &n, total);
 	cr_expect_eq(n, delivered, "%zu lines in the file, %zu reported delivered", n, delivered);
 	expect_run(seqs, n, 0);
@@ -703,7 +679,7 @@ Test(sink_file_fault, disk_full_leaves_only_whole_lines)
 	file_collect(p, false, seqs, &n, total);
 	cr_expect_eq(n, delivered + 32);
 	expect_run(seqs, n, 0);
-	cr_expect_eq(n_dropped, 0);
+	cr_expect_eq(wk.dropped, 0);
 }
 
 /*
@@ -726,10 +702,10 @@ Test(sink_file_fault, disk_full_while_compressing_keeps_the_rotated_file)
 	sf_start(p, 1, 3);
 	sf_send_all(b, PER_FILE);
 	fault_fill(filler);
-	n_errors = 0;
-	cr_expect_eq(sink.ops->send(&sink, b + PER_FILE, 1), 0);
-	cr_expect_eq(n_errors, 2, "compression and write errors, got %u: %s", n_errors,
-		     last_error);
+	wk.errors = 0;
+	cr_expect_eq(wk.sink.ops->send(&wk.sink, b + PER_FILE, 1), 0);
+	cr_expect_eq(wk.errors, 2, "compression and write errors, got %llu: %s", (unsigned long long)wk.errors,
+		     wk.last_error);
 	cr_expect(exists(rot(p, 1, "")), "the rotated file was lost");
 	cr_expect_not(exists(rot(p, 1, ".gz")));
 	cr_expect_not(exists(rot(p, 1, ".gz.tmp")), "a partial .gz was left");
