@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * filewriter: whole JSON lines appended to one regular file, for the file
- * sink (alerts_file) and the stream sink's `output = /path`. Its one
- * promise is that a reader of the file only ever sees whole records:
+ * sink (alerts_file) and any other sink that writes a regular file. Its
+ * one promise is that a reader of the file only ever sees whole records:
  *
  *   fw_write(recs[0..n))
  *     st_size before ---> [json\n][json\n][json\n][js|  ENOSPC / EDQUOT / EIO
