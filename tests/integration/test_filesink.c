@@ -3,12 +3,14 @@
  * The file sink (alerts_file) with the real agent: the bad days of issue
  * 8 end to end. Alerts come from the harness's barrier rule: rh_sync()
  * raises one, and a shell loop running the marker N times raises N, each
- * tagged by its argument ("burst-<i>"), so every alert can be found again
- * in the stream (--output, the harness's own) and in the file sink's files.
+ * tagged by its argument ("burst-<worker pid>-<i>"), so every alert can be
+ * found again in the stream (--output, the harness's own) and in the file
+ * sink's files. Every agent on the host sees every test's markers: only
+ * this worker's tags count.
  *
  *   test worker
  *     |-- agent  run --config (alerts_file = DIR/alerts.json ...) --output A
- *     |-- sh     a loop of rh-barrier-mark burst-<i>: N alerts
+ *     |-- sh     a loop of rh-barrier-mark burst-<pid>-<i>: N alerts
  *     `-- tmpfs  (disk-full test) mounted on DIR/disk, unmounted at cleanup
  *
  * The verdict is read after rh_stop(), when the files are final: every
@@ -25,6 +27,10 @@
 /* Noise control off: the bursts are identical alerts on purpose. */
 #define QUIET "alert_rate_max = 0\nalert_dedup_s = 0\n"
 #define FILE_DEADLINE_MS 45000  /* past a backoff of up to 30 s +25 % */
+/* Rotated files kept in the rotation tests: enough for this test's alerts
+ * and those of the tests running beside it (every agent sees them all). */
+#define KEEP 50
+#define KEEP_CONF "alerts_file_max_mb = 1\nalerts_file_keep = 50\n"
 
 struct tags {
 	char **v;
@@ -51,7 +57,26 @@ static void tags_free(struct tags *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The barrier tag of an alert line (process.args[1]), or NULL. */
+/* "burst-<pid>-" and "rh-sync-<pid>-": this worker's tags */
+static bool own_tag(const char *tag)
+{
+	char burst[32], sync[32];
+
+	snprintf(burst, sizeof(burst), "burst-%d-", (int)getpid());
+	snprintf(sync, sizeof(sync), "rh-sync-%d-", (int)getpid());
+	return !strncmp(tag, burst, strlen(burst)) || !strncmp(tag, sync, strlen(sync));
+}
+
+/* The index i of this worker's "burst-<pid>-<i>", or -1. */
+static long burst_index(const char *tag)
+{
+	char burst[32];
+
+	snprintf(burst, sizeof(burst), "burst-%d-", (int)getpid());
+	return strncmp(tag, burst, strlen(burst)) ? -1 : strtol(tag + strlen(burst), NULL, 10);
+}
+
+/* This worker's barrier tag of an alert line (process.args[1]), or NULL. */
 static const char *line_tag(const cJSON *j)
 {
 	const char *rule = rh_jstr(j, "rule.name");
@@ -60,7 +85,7 @@ static const char *line_tag(const cJSON *j)
 	if (!rh__is_alert(j) || !rule || strcmp(rule, RH_BARRIER_RULE))
 		return NULL;
 	a1 = cJSON_GetArrayItem(args, 1);
-	return cJSON_IsString(a1) ? a1->valuestring : NULL;
+	return cJSON_IsString(a1) && own_tag(a1->valuestring) ? a1->valuestring : NULL;
 }
 
 /* The whole file, through zlib (which reads a plain file as it is). */
@@ -216,8 +241,8 @@ static void sync_files(struct rh_agent *a, const char *base, unsigned keep)
 
 static void burst(struct rh_agent *a, unsigned n, unsigned from)
 {
-	rh_runf("i=%u; while [ $i -lt %u ]; do %s burst-$i; i=$((i+1)); done", from, from + n,
-		a->barrier);
+	rh_runf("i=%u; while [ $i -lt %u ]; do %s burst-%d-$i; i=$((i+1)); done", from, from + n,
+		a->barrier, (int)getpid());
 	rh_assert_ok("the burst");
 }
 
@@ -266,7 +291,7 @@ Test(filesink, alerts_are_whole_lines_in_a_0600_file)
 	cr_expect_geq(expect_same_alerts(&a, base, 0), 5);
 }
 
-/* 1 MiB files: a burst of ~1500 alerts (~2 MiB) rotates at least once;
+/* 1 MiB files: a burst of ~1500 alerts (~3 MiB) rotates at least once;
  * every .gz decompresses to whole lines, none over the limit, and the
  * files together hold exactly what the stream got. */
 Test(filesink, rotates_into_gzip_without_losing_an_alert)
@@ -276,16 +301,16 @@ Test(filesink, rotates_into_gzip_without_losing_an_alert)
 
 	snprintf(base, sizeof(base), "%s", rh_path("alerts.json"));
 	snprintf(gz, sizeof(gz), "%s.1.gz", base);
-	rh_start_with(&a, NULL, conf_for(base, "alerts_file_max_mb = 1\nalerts_file_keep = 5\n"));
+	rh_start_with(&a, NULL, conf_for(base, KEEP_CONF));
 	burst(&a, 1500, 0);
-	sync_files(&a, base, 5);
+	sync_files(&a, base, KEEP);
 	rh_stop(&a);
 	cr_expect(access(gz, F_OK) == 0, "no rotation after 1500 alerts");
 	cr_expect_eq(mode_of(gz), 0600);
-	files_scan(base, 5, true, &t);
+	files_scan(base, KEEP, true, &t);
 	cr_expect_leq(t.max_len, 1u << 20, "a file of %zu bytes, over alerts_file_max_mb", t.max_len);
 	tags_free(&t);
-	cr_expect_geq(expect_same_alerts(&a, base, 5), 1501);
+	cr_expect_geq(expect_same_alerts(&a, base, KEEP), 1501);
 }
 
 /* logrotate: rename, then SIGUSR1. The old lines stay in the renamed
@@ -343,21 +368,29 @@ Test(filesink, rotated_file_deleted_under_the_agent)
 	char base[PATH_MAX], gz1[PATH_MAX + 16];
 	struct tags t = { 0 };
 	size_t later = 0;
+	unsigned removed = 0;
 
 	snprintf(base, sizeof(base), "%s", rh_path("alerts.json"));
 	snprintf(gz1, sizeof(gz1), "%s.1.gz", base);
-	rh_start_with(&a, NULL, conf_for(base, "alerts_file_max_mb = 1\nalerts_file_keep = 3\n"));
+	rh_start_with(&a, NULL, conf_for(base, KEEP_CONF));
 	burst(&a, 900, 0);
-	sync_files(&a, base, 3);
+	sync_files(&a, base, KEEP);
 	wait_exists(&a, gz1);
-	cr_assert_eq(unlink(gz1), 0);
+	/* every rotated file there is now (a rotation may be shifting them) */
+	for (unsigned i = 1; i <= KEEP; i++) {
+		char p[PATH_MAX + 16];
+
+		snprintf(p, sizeof(p), "%s.%u.gz", base, i);
+		removed += unlink(p) == 0;
+	}
+	cr_assert_geq(removed, 1, "no rotated file to delete");
 	burst(&a, 900, 1000);
-	sync_files(&a, base, 3);
+	sync_files(&a, base, KEEP);
 	rh_stop(&a);
 	cr_expect_eq(access(gz1, F_OK), 0, "rotation stopped after the rotated file was deleted");
-	files_scan(base, 3, true, &t);
+	files_scan(base, KEEP, true, &t);
 	for (size_t i = 0; i < t.n; i++)
-		later += strncmp(t.v[i], "burst-1", 7) == 0 && strlen(t.v[i]) == 10;
+		later += burst_index(t.v[i]) >= 1000;
 	cr_expect_eq(later, 900, "%zu of the 900 alerts after the deletion are in the files", later);
 	tags_free(&t);
 	cr_expect_null(strstr(rh_file_read(a.errf), "sink file:"), "errors; stderr:\n%s",
@@ -365,8 +398,9 @@ Test(filesink, rotated_file_deleted_under_the_agent)
 }
 
 /*
- * A 512 KiB disk, 384 KiB of it taken: a burst of ~300 KiB of alerts
- * fills it. The agent stays up, the sink says why on stderr, the file
+ * A 16 MiB disk, all but 128 KiB of it taken: a burst of ~450 KiB of
+ * alerts fills it (and the alerts of the tests beside it; freeing the
+ * filler leaves room for all of them). The agent stays up, the sink says why on stderr, the file
  * never holds a partial or glued line, and once the space is freed the
  * alerts kept in the queue are written: in the end the file has exactly
  * the stream's alerts.
@@ -380,13 +414,13 @@ Test(filesink, disk_full_keeps_whole_lines_and_resumes)
 		cr_skip_test("mounting a tmpfs needs root");
 	snprintf(disk, sizeof(disk), "%s", rh_path("disk"));
 	cr_assert_eq(mkdir(disk, 0700), 0);
-	cr_assert_eq(mount("tmpfs", disk, "tmpfs", 0, "size=512k,mode=0700"), 0, "mount: %s",
+	cr_assert_eq(mount("tmpfs", disk, "tmpfs", 0, "size=16m,mode=0700"), 0, "mount: %s",
 		     strerror(errno));
 	snprintf(cmd, sizeof(cmd), "umount -l %s", disk);
 	rh_defer_sh(cmd);
 	snprintf(base, sizeof(base), "%s/alerts.json", disk);
 	snprintf(filler, sizeof(filler), "%s/filler", disk);
-	rh_setup_sh("head -c 393216 /dev/zero > %s", filler);
+	rh_setup_sh("head -c 16646144 /dev/zero > %s", filler);
 	rh_start_with(&a, NULL, conf_for(base, "alerts_file_max_mb = 0\n"));
 	sync_files(&a, base, 0);
 	burst(&a, 200, 0);
