@@ -704,7 +704,7 @@ REPLAY_EVENTS=
 REPLAY_NA=
 if want twinguard; then
 	if ! cc -O2 -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I.output tests/bench/replay_bench.c \
-		.output/libtwinguard.a -lbpf -lelf -lz -lcjson -lcrypto -o "$OUT/replay_bench"; then
+		.output/libtwinguard.a -lbpf -lelf -lz -lcjson -lcrypto -lcurl -lrelp -lmicrohttpd -lsystemd -pthread -o "$OUT/replay_bench"; then
 		REPLAY_NA="replay_bench did not build"
 	else
 		: >"$TMP/record.conf"

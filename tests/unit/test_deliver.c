@@ -153,6 +153,21 @@ static void wait_for(size_t n)
 	cr_assert_eq(fake_count(), n, "transport got %zu records, expected %zu", fake_count(), n);
 }
 
+/* The worker counts a batch after send() returns: wait for the count. */
+static void wait_delivered(struct tg_sink_worker *w, uint64_t n)
+{
+	struct tg_sink_stats st;
+
+	for (int i = 0; i < WAIT_MS / 5; i++) {
+		worker_stats(w, &st);
+		if (st.delivered >= n)
+			return;
+		usleep(5000);
+	}
+	cr_assert_fail("worker counted %lu delivered, expected %lu", (unsigned long)st.delivered,
+		       (unsigned long)n);
+}
+
 static void expect_in_order(int from, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -169,6 +184,7 @@ Test(deliver, failures_keep_order_and_exactly_once)
 	w = start(false, 1024, NULL);
 	push_range(w, 0, 100);
 	wait_for(100);
+	wait_delivered(w, 100);
 	expect_in_order(0, 100);
 	worker_stats(w, &st);
 	cr_expect_eq(st.delivered, 100);
@@ -228,6 +244,7 @@ Test(deliver, spool_carries_records_across_a_restart)
 	w = start(true, 1024, dir);
 	push_range(w, 50, 70);
 	wait_for(70);
+	wait_delivered(w, 70);
 	expect_in_order(0, 70);
 	worker_stats(w, &st);
 	cr_expect_eq(st.spooled, 0);

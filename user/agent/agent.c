@@ -28,7 +28,7 @@
 #include "track.h"
 
 #define REAP_GRACE_NS (10ull * 1000000000ull)
-#define TG_POLL_MS 50
+#define TG_POLL_MS 10            /* bounds a lone alert's latency (p99 target 20 ms) */
 #define TG_ROUND_BUDGET 4096      /* ring records per loop round */
 #define TG_DRAIN_MS 3000          /* sinks' share of a clean stop */
 #define TG_POLL_FDS 64            /* the ring + the control socket's fds */
@@ -347,6 +347,26 @@ static int agent_apply_kernel(struct tg_agent *a)
 	return 0;
 }
 
+static bool agent_str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/* Sinks, the socket and the listener are built at start only. */
+static bool agent_sinks_changed(const struct tg_config *o, const struct tg_config *n)
+{
+	return agent_str_differs(o->alerts_file, n->alerts_file) ||
+	       agent_str_differs(o->syslog, n->syslog) ||
+	       agent_str_differs(o->syslog_format, n->syslog_format) ||
+	       agent_str_differs(o->http_url, n->http_url) ||
+	       agent_str_differs(o->http_format, n->http_format) ||
+	       agent_str_differs(o->spool_dir, n->spool_dir) ||
+	       agent_str_differs(o->output, n->output) ||
+	       agent_str_differs(o->control_socket, n->control_socket) ||
+	       agent_str_differs(o->metrics_listen, n->metrics_listen) ||
+	       o->sink_queue_max != n->sink_queue_max || o->alerts_file_max_mb != n->alerts_file_max_mb;
+}
+
 /* SIGHUP and `twinguard reload`: the answer says what happened. */
 cJSON *agent_reload_json(struct tg_agent *a)
 {
@@ -368,6 +388,12 @@ cJSON *agent_reload_json(struct tg_agent *a)
 	    next.proc_table_max != a->cfg.proc_table_max)
 		fprintf(stderr, "twinguard: note: ringbuf_kb, flow_map_max and proc_table_max "
 			"take effect at the next start\n");
+	if (agent_sinks_changed(&a->cfg, &next)) {
+		fprintf(stderr, "twinguard: note: sink, control socket and metrics settings take "
+			"effect at the next start; files are reopened now\n");
+		cJSON_AddStringToObject(res, "note", "sink, control socket and metrics settings take "
+					"effect at the next start");
+	}
 	config_free(&a->cfg);
 	a->cfg = next;
 	if (!a->opts->no_rules && agent_load_detect(a, true, errors)) {
@@ -540,10 +566,14 @@ static void agent_shutdown(struct tg_agent *a)
 			;
 		probe_flows_flush(a->probe, agent_on_flow, a, true);
 		agent_report_losses(a);
-		agent_report_stats(a, true);
+		agent_report_stats(a, false);
 	}
 	agent_ctl_stop(a);
 	integrity_free(a->ig);
+	/* the last line counts what the sinks could not deliver in time */
+	deliver_stop(a->out, TG_DRAIN_MS);
+	if (a->probe)
+		agent_report_stats(a, true);
 	deliver_free(a->out, TG_DRAIN_MS);
 	probe_close(a->probe);
 	proctable_free(a->pt);

@@ -94,7 +94,8 @@ cJSON *agent_status_json(struct tg_agent *a);
 cJSON *agent_ps_json(struct tg_agent *a, uint32_t pid);
 /* Submit an agent-loss record for every stage whose loss grew. */
 void agent_report_losses(struct tg_agent *a);
-/* The agent-stats record (stream with --events) and the final stderr line. */
+/* The agent-stats record (stream with --events), or with final the last
+ * stderr line only (the sinks are stopped by then). */
 void agent_report_stats(struct tg_agent *a, bool final);
 uint64_t agent_now_ns(int clock_id);
 void agent_free_counts(struct tg_agent *a);

@@ -425,7 +425,7 @@ void agent_report_stats(struct tg_agent *a, bool final)
 	cJSON *sum = agent_summary_json(a), *rec;
 	char *line;
 
-	if (a->events) {
+	if (a->events && !final) {
 		rec = agent_record_head(a, "agent-stats", "metric");
 		cJSON_AddItemToObject(cJSON_AddObjectToObject(rec, "twinguard"), "stats",
 				      cJSON_Duplicate(sum, true));

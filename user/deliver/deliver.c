@@ -15,6 +15,7 @@ struct tg_deliver {
 	struct tg_config cfg;          /* sinks keep a pointer to it */
 	struct tg_sink_worker *w[TG_SINK_MAX];
 	size_t n;
+	bool stopped;
 };
 
 typedef int (*sink_init_fn)(struct tg_sink *s, char *err, size_t errlen);
@@ -105,12 +106,22 @@ uint64_t deliver_losses(struct tg_deliver *d)
 
 /* Stopped in parallel: every sink gets the same drain window, so a dead
  * collector cannot eat the others' share of it. */
+void deliver_stop(struct tg_deliver *d, int drain_ms)
+{
+	if (!d || d->stopped)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		worker_signal_stop(d->w[i], drain_ms);
+	for (size_t i = 0; i < d->n; i++)
+		worker_join(d->w[i]);
+	d->stopped = true;
+}
+
 void deliver_free(struct tg_deliver *d, int drain_ms)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++)
-		worker_signal_stop(d->w[i], drain_ms);
+	deliver_stop(d, drain_ms);
 	for (size_t i = 0; i < d->n; i++) {
 		worker_stop(d->w[i], drain_ms);
 		free(d->w[i]);

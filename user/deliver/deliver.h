@@ -67,6 +67,9 @@ void deliver_reopen(struct tg_deliver *d);
 size_t deliver_stats(struct tg_deliver *d, struct tg_sink_stats *out, size_t max);
 /* Sum of every sink's losses (dropped + spool_dropped), for agent-loss. */
 uint64_t deliver_losses(struct tg_deliver *d);
+/* Stop every sink (each gets drain_ms, in parallel) and keep the counters
+ * readable for a last report. deliver_free() does this when not done. */
+void deliver_stop(struct tg_deliver *d, int drain_ms);
 /* Stop: each sink gets drain_ms to deliver what it holds; what is left
  * goes to the spool (reliable sinks) or is counted dropped. NULL ok. */
 void deliver_free(struct tg_deliver *d, int drain_ms);

@@ -27,24 +27,54 @@ static uint64_t worker_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The operator hears of a failing sink on stderr too: when the error
+ * changes, and while it lasts at most once a minute. */
 void sink_error(struct tg_sink *s, const char *fmt, ...)
 {
 	struct tg_sink_worker *w = s->w;
+	char msg[sizeof(w->last_error)];
+	uint64_t now = worker_now_ms();
+	bool say;
 	va_list ap;
 
-	pthread_mutex_lock(&w->mu);
 	va_start(ap, fmt);
-	vsnprintf(w->last_error, sizeof(w->last_error), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&w->mu);
+	say = strcmp(msg, w->last_error) || now >= w->said_at_ms + 60000;
+	if (say)
+		w->said_at_ms = now;
+	memcpy(w->last_error, msg, sizeof(msg));
 	w->errors++;
 	pthread_mutex_unlock(&w->mu);
+	if (say)
+		fprintf(stderr, "twinguard: warning: sink %s: %s\n", s->name, msg);
 }
 
 void sink_drop(struct tg_sink *s, uint64_t n)
 {
 	pthread_mutex_lock(&s->w->mu);
 	s->w->dropped += n;
+	s->w->send_drops += n;
 	pthread_mutex_unlock(&s->w->mu);
+}
+
+/* send(), minus what the transport dropped itself: those count as done
+ * (they are off the queue) but were not delivered. */
+static size_t worker_send(struct tg_sink_worker *w, struct tg_record *const *recs, size_t n,
+			  size_t *delivered)
+{
+	size_t done, dropped;
+
+	pthread_mutex_lock(&w->mu);
+	w->send_drops = 0;
+	pthread_mutex_unlock(&w->mu);
+	done = w->sink.ops->send(&w->sink, recs, n);
+	pthread_mutex_lock(&w->mu);
+	dropped = w->send_drops < done ? (size_t)w->send_drops : done;
+	pthread_mutex_unlock(&w->mu);
+	*delivered = done - dropped;
+	return done;
 }
 
 /* Only after the drain deadline: until then a stopping agent still wants
@@ -173,17 +203,17 @@ static bool worker_spool_queue(struct tg_sink_worker *w)
 static bool worker_send_spool(struct tg_sink_worker *w)
 {
 	struct tg_record *batch[BATCH_MAX];
-	size_t n = spool_peek(w->spool, batch, worker_batch(w)), done;
+	size_t n = spool_peek(w->spool, batch, worker_batch(w)), done, delivered;
 
 	if (!n)
 		return false;
-	done = w->sink.ops->send(&w->sink, batch, n);
+	done = worker_send(w, batch, n, &delivered);
 	if (done)
 		spool_ack(w->spool, done);
 	for (size_t i = 0; i < n; i++)
 		record_put(batch[i]);
 	pthread_mutex_lock(&w->mu);
-	w->delivered += done;
+	w->delivered += delivered;
 	spool_stats(w->spool, &w->spool_st);
 	pthread_mutex_unlock(&w->mu);
 	if (done < n)
@@ -198,7 +228,7 @@ static bool worker_step(struct tg_sink_worker *w)
 {
 	struct tg_record *batch[BATCH_MAX];
 	bool did = false;
-	size_t n, done;
+	size_t n, done, delivered;
 
 	if (w->spool && (!w->up || spool_pending(w->spool)))
 		did = worker_spool_queue(w); /* keep the order: older ones are there */
@@ -209,8 +239,8 @@ static bool worker_step(struct tg_sink_worker *w)
 	n = worker_peek(w, batch, worker_batch(w));
 	if (!n)
 		return did;
-	done = w->sink.ops->send(&w->sink, batch, n);
-	worker_remove(w, done, done, 0);
+	done = worker_send(w, batch, n, &delivered);
+	worker_remove(w, done, delivered, 0);
 	if (done < n)
 		worker_fail_after(w, done);
 	else
@@ -396,11 +426,19 @@ void worker_signal_stop(struct tg_sink_worker *w, int drain_ms)
 	pthread_mutex_unlock(&w->mu);
 }
 
+void worker_join(struct tg_sink_worker *w)
+{
+	if (w->started && !w->joined) {
+		pthread_join(w->thread, NULL);
+		w->joined = true;
+	}
+}
+
 void worker_stop(struct tg_sink_worker *w, int drain_ms)
 {
 	if (w->started) {
 		worker_signal_stop(w, drain_ms);
-		pthread_join(w->thread, NULL);
+		worker_join(w);
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
 	}

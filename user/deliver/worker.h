@@ -25,7 +25,7 @@
 struct tg_sink_worker {
 	struct tg_sink sink;
 	pthread_t thread;
-	bool started;
+	bool started, joined;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* under mu */
@@ -35,6 +35,7 @@ struct tg_sink_worker {
 	int drain_ms;
 	char state[16], last_error[256];
 	uint64_t delivered, dropped, errors, retries;
+	uint64_t send_drops, said_at_ms;  /* sink_drop()s in this send; last stderr line */
 	struct tg_spool_stats spool_st;
 	/* the worker thread's own */
 	struct tg_spool *spool;
@@ -51,6 +52,8 @@ void worker_reopen(struct tg_sink_worker *w);
 void worker_stats(struct tg_sink_worker *w, struct tg_sink_stats *st);
 /* Ask to stop (the drain deadline starts now); worker_stop joins. */
 void worker_signal_stop(struct tg_sink_worker *w, int drain_ms);
+/* Wait for a stopping worker's thread; its counters stay readable. */
+void worker_join(struct tg_sink_worker *w);
 /* Stop and join (drain_ms to deliver or spool what is queued); frees. */
 void worker_stop(struct tg_sink_worker *w, int drain_ms);
 
