@@ -14,9 +14,12 @@ list of what the next requests get, in order, e.g. "503*2,stall*2,reset*2":
                 the client never hears so (at-least-once at the HTTP level)
   reset         read the request, index nothing, close with a TCP RST
   ok            behave (what every request after the script gets)
-  items:I=S     (_bulk) behave, but item I of the request fails with status
-                S: 429 (retryable; the other items are indexed) or 400 (a
-                mapping error: never indexed)
+  items:I=S     (_bulk) behave, but the I-th new document of the request
+                (counting from 0, among those not indexed yet) fails with
+                status S: 429 (retryable; the other items are indexed) or
+                400 (a mapping error: never indexed). With too few new
+                documents the cue waits for the next request (logged as
+                "items:I=S (deferred)")
   recover       a marker: SIGUSR1 drops the script up to and including it
                 (no marker: the whole script), e.g. "503*99999,recover,..."
                 stays down until the test says so
@@ -232,23 +235,31 @@ class Handler(BaseHTTPRequestHandler):
         items, out, rejected = [], [], []
         counts = {"created": 0, "conflict": 0, "rejected": 0, "failed": 0}
         with st.lock:
-            for k in range(len(lines) // 2):
-                op = json.loads(lines[2 * k])["create"]
-                json.loads(lines[2 * k + 1])
+            docs = [(json.loads(lines[2 * k])["create"], json.loads(lines[2 * k + 1]))
+                    for k in range(len(lines) // 2)]
+            new = [op.get("_id") for op, _ in docs if op.get("_id") not in st.ids]
+            if fail and len(new) <= fail[0]:
+                # not enough new documents to fail one: keep the cue for
+                # the next request
+                st.script.insert(0, rec["action"])
+                rec["action"] += " (deferred)"
+                fail = None
+            target = new[fail[0]] if fail else None
+            for k, (op, _) in enumerate(docs):
                 doc_id = op.get("_id")
-                if fail and fail[0] == k and fail[1] == 400:
+                if doc_id in st.ids:
+                    item = {"status": 409, "error": {"type": "version_conflict_engine_exception",
+                                                     "reason": "[%s]: document already exists" % doc_id}}
+                    counts["conflict"] += 1
+                elif fail and doc_id == target and fail[1] == 400:
                     item = {"status": 400, "error": {"type": "document_parsing_exception",
                                                      "reason": "failed to parse (test)"}}
                     counts["rejected"] += 1
                     rejected.append(doc_id)
-                elif fail and fail[0] == k:
+                elif fail and doc_id == target:
                     item = {"status": fail[1], "error": {"type": "es_rejected_execution_exception",
                                                          "reason": "rejected execution (test)"}}
                     counts["failed"] += 1
-                elif doc_id in st.ids:
-                    item = {"status": 409, "error": {"type": "version_conflict_engine_exception",
-                                                     "reason": "[%s]: document already exists" % doc_id}}
-                    counts["conflict"] += 1
                 else:
                     st.ids.add(doc_id)
                     item = {"status": 201, "result": "created"}

@@ -265,8 +265,13 @@ RH_API void got_lines(struct got_list *l, char *text, bool bulk)
 
 RH_API void coll_got(const struct coll *c, struct got_list *l)
 {
-	char *text = rh_file_read(c->out);
+	char *text = rh_file_read(c->out), *last = strrchr(text, '\n');
 
+	/* the collector may be writing: only whole records (each ends in \n) */
+	if (last)
+		last[1] = '\0';
+	else
+		text[0] = '\0';
 	got_free(l);
 	if (!strcmp(c->format, "splunk_hec"))
 		got_hec(l, text);

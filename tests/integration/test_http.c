@@ -107,7 +107,7 @@ static size_t rejected_tags(const cJSON *log, const cJSON *const *want, size_t n
 }
 
 /* No document the collector refused for good is in its index. */
-static void expect_not_indexed(const struct got_list *l, const cJSON *log)
+static void expect_not_indexed(const struct got_list *l, const cJSON *log, const struct coll *c)
 {
 	const cJSON *e, *id;
 
@@ -115,7 +115,8 @@ static void expect_not_indexed(const struct got_list *l, const cJSON *log)
 		cJSON_ArrayForEach(id, cJSON_GetObjectItem(e, "rejected_ids"))
 			for (size_t i = 0; i < l->n; i++)
 				cr_expect(strcmp(rh_s(rh_jstr(l->g[i].env, "create._id")), id->valuestring),
-					  "refused document %s was sent again and indexed", id->valuestring);
+					  "refused document %s was sent again and indexed; log:\n%s",
+					  id->valuestring, rh_file_read(c->log));
 }
 
 static cJSON *wait_log_action(const struct coll *c, const char *action)
@@ -137,11 +138,12 @@ static cJSON *wait_log_action(const struct coll *c, const char *action)
 /*
  * Elasticsearch _bulk: the first batch is indexed but its answer never
  * comes (stall_accept), then the collector is down until the alerts are
- * spooled; on recovery one batch has item 1 refused with 429 (the items
- * after it are indexed all the same) and the next has item 0 refused for
- * good (400). The _id makes every resend a 409, not a duplicate; the 400
- * is dropped and counted, never retried. Order is not asserted: a real
- * Elasticsearch also indexes the items after a 429 before its retry.
+ * spooled; on recovery one batch has its second new document refused
+ * with 429 (the items after it are indexed all the same) and the next has
+ * its first new document refused for good (400). The _id makes every
+ * resend a 409, not a duplicate; the 400 is dropped and counted, never
+ * retried. Order is not asserted: a real Elasticsearch also indexes the
+ * items after a 429 before its retry.
  */
 Test(http, elastic_bulk_items_retry_and_mapping_errors_drop)
 {
@@ -199,7 +201,7 @@ Test(http, elastic_bulk_items_retry_and_mapping_errors_drop)
 	cr_expect_geq(log_sum(log, "items.conflict"), 1, "a resend met its own _id (409)");
 	cr_expect_eq(log_sum(log, "items.failed"), 1, "an item was refused with 429");
 	cr_expect_eq(log_sum(log, "items.rejected"), 1, "the refused document was not sent again");
-	expect_not_indexed(l, log);
+	expect_not_indexed(l, log, c);
 	expect_log_clean(log, "/_bulk", "application/x-ndjson");
 	cJSON_Delete(log);
 	got_free(l);
@@ -371,6 +373,58 @@ Test(http, stop_aborts_a_stalled_post_and_spools)
 	coll_got(c, l);
 	expect_once(l, want, n, true);
 	expect_no_secret(&ag, NULL, 0);
+	got_free(l);
+	free(l);
+}
+
+/*
+ * A wrong token: the collector answers 401 and the alerts are kept (they
+ * would all be lost if a 4xx meant "drop"); once the operator puts the
+ * right token in the file, the next reconnect reads it and delivers every
+ * alert once, in order. Neither token shows in stderr.
+ */
+Test(http, wrong_token_keeps_alerts_until_the_file_is_fixed)
+{
+	struct got_list *l = calloc(1, sizeof(*l));
+	const char *agent_tok = rh_path("agent-token"), *tmp = rh_path("agent-token.new");
+	const cJSON *want[64];
+	char conf[3 * PATH_MAX], wrong[64];
+	struct coll *c;
+	size_t n;
+	cJSON *log;
+	char *err;
+
+	token_make(); /* the collector's: the right one */
+	snprintf(wrong, sizeof(wrong), "wrong-%d-Kp3", (int)getpid());
+	rh_file_write(agent_tok, wrong);
+	cr_assert_eq(chmod(agent_tok, 0600), 0);
+	c = coll_start("splunk_hec", "Splunk", NULL);
+	snprintf(conf, sizeof(conf),
+		 "http_url = http://127.0.0.1:%d/services/collector/event\nhttp_format = splunk_hec\n"
+		 "http_token_file = %s\nhttp_index = main\nhttp_timeout_ms = 1000\nspool_dir = %s\n",
+		 c->port, agent_tok, rh_path("spool"));
+	rh_start_with(&ag, NULL, conf);
+	for (int i = 0; i < 3; i++)
+		rh_sync(&ag);
+	log = wait_log_action(c, "ok");
+	cr_expect_geq(log_count(log, "ok", 401), 1, "the wrong token was refused");
+	cr_expect_eq(log_count(log, "ok", 200), 0, "the wrong token was accepted");
+	cJSON_Delete(log);
+	rh_file_write(tmp, token); /* replaced as a whole, as a secret manager does */
+	cr_assert_eq(chmod(tmp, 0600), 0);
+	cr_assert_eq(rename(tmp, agent_tok), 0);
+	for (int i = 0; i < 2; i++)
+		rh_sync(&ag);
+	n = raised((struct rh_agent *[]){ &ag }, 1, want, 64);
+	cr_assert_eq(n, 5);
+	cr_assert(wait_delivered(c, want, n, NULL, 0, l));
+	expect_no_secret(&ag, NULL, 1);
+	rh_stop(&ag);
+	coll_got(c, l);
+	expect_once(l, want, n, true);
+	err = rh_file_read(ag.errf);
+	cr_expect_null(strstr(err, wrong), "the wrong token is in stderr:\n%s", err);
+	free(err);
 	got_free(l);
 	free(l);
 }

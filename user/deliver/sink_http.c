@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
@@ -41,6 +42,7 @@ struct http_sink {
 	char *url_password;         /* masked in messages, as the token is */
 	char *token_file, *ca_file;
 	char *token;                /* NULL: no Authorization header */
+	struct stat token_st;       /* of the file the token was read from */
 	bool insecure, global;
 	struct http_body_opts body;
 	char host[256];
@@ -91,6 +93,14 @@ static int http_on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t 
 	return sink_stopping(arg) ? 1 : 0;
 }
 
+/* The list holds a copy of the Authorization header: wipe it. */
+static void http_headers_free(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
 static struct curl_slist *http_headers(const struct http_sink *h)
 {
 	char ctype[64], *auth = h->token ? http_auth_header(h->body.format, h->token) : NULL;
@@ -108,7 +118,7 @@ static struct curl_slist *http_headers(const struct http_sink *h)
 	}
 	http_token_free(auth);
 	if (!ok) {
-		curl_slist_free_all(l);
+		http_headers_free(l);
 		return NULL;
 	}
 	return l;
@@ -152,6 +162,23 @@ static int http_setup(struct tg_sink *s)
 	return 0;
 }
 
+static void http_reopen(struct tg_sink *s);
+
+/* A token file replaced while the sink was down (say after a 401) is
+ * read again on the next connect: the worker's SIGHUP reopen reaches only
+ * a sink that is up. */
+static void http_token_check(struct tg_sink *s)
+{
+	struct http_sink *h = s->priv;
+	struct stat sb;
+
+	if (h->token_file && !stat(h->token_file, &sb) &&
+	    (sb.st_ino != h->token_st.st_ino || sb.st_dev != h->token_st.st_dev ||
+	     sb.st_size != h->token_st.st_size || sb.st_mtim.tv_sec != h->token_st.st_mtim.tv_sec ||
+	     sb.st_mtim.tv_nsec != h->token_st.st_mtim.tv_nsec))
+		http_reopen(s);
+}
+
 static int http_open(struct tg_sink *s)
 {
 	struct http_sink *h = s->priv;
@@ -160,6 +187,7 @@ static int http_open(struct tg_sink *s)
 	if (h->not_before_ms && http_now_ms() < h->not_before_ms)
 		return -1;
 	h->not_before_ms = 0;
+	http_token_check(s);
 	if (!h->curl)
 		h->curl = curl_easy_init();
 	if (!h->curl) {
@@ -335,6 +363,7 @@ static void http_reopen(struct tg_sink *s)
 		sink_error(s, "%s; keeping the previous token", err);
 		return;
 	}
+	stat(h->token_file, &h->token_st);
 	http_token_warn(h->token_file, mode);
 	h->token = tok;
 	hdrs = http_headers(h);
@@ -347,7 +376,7 @@ static void http_reopen(struct tg_sink *s)
 	h->hdrs = hdrs;
 	if (h->curl)
 		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->hdrs);
-	curl_slist_free_all(old);
+	http_headers_free(old);
 	http_token_free(prev);
 }
 
@@ -357,7 +386,7 @@ static void http_free(struct http_sink *h)
 		return;
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
-	curl_slist_free_all(h->hdrs);
+	http_headers_free(h->hdrs);
 	http_token_free(h->token);
 	http_token_free(h->url_password);
 	free(h->url);
@@ -435,6 +464,7 @@ static int http_init_token(struct tg_sink *s, struct http_sink *h, char *err, si
 	h->token = http_token_read(c->http_token_file, &mode, err, errlen);
 	if (!h->token)
 		return -1;
+	stat(c->http_token_file, &h->token_st);
 	http_token_warn(c->http_token_file, mode);
 	return 0;
 }
