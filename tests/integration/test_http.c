@@ -24,9 +24,10 @@ TestSuite(http, .fini = http_fini, .timeout = 240);
 #define NSYNC 12
 
 /*
- * Splunk HEC: 503, 503, two stalls past the client's timeout, two reset
- * connections, then a healthy collector. Every alert once, in order, in
- * HEC's envelope; the URL's userinfo and query stay out of stats.
+ * Splunk HEC: 503, 503 (with Retry-After: 1), two stalls past the client's
+ * timeout, two reset connections, then a healthy collector. Every alert
+ * once, in order, in HEC's envelope; the URL's userinfo and query stay out
+ * of stats.
  */
 Test(http, hec_fails_stalls_resets_then_recovers_exactly_once)
 {
@@ -34,14 +35,14 @@ Test(http, hec_fails_stalls_resets_then_recovers_exactly_once)
 	struct coll *c;
 	struct got_list *l = calloc(1, sizeof(*l));
 	const cJSON *want[64];
-	char conf[3 * PATH_MAX], pw[32];
+	char conf[3 * PATH_MAX], pw[32], *err;
 	size_t n;
 	cJSON *log;
 
 	token_make();
 	snprintf(pw, sizeof(pw), "urlpw%d", (int)getpid());
 	c = coll_start("splunk_hec", "Splunk", "--script", "503*2,stall*2,reset*2", "--stall-s", "3",
-		   NULL);
+		       "--retry-after", "1", NULL);
 	snprintf(conf, sizeof(conf),
 		 "http_url = http://tg:%s@127.0.0.1:%d/services/collector/event?channel=c1\n"
 		 "http_format = splunk_hec\nhttp_token_file = %s\nhttp_index = twinguard\n"
@@ -70,6 +71,10 @@ Test(http, hec_fails_stalls_resets_then_recovers_exactly_once)
 	expect_log_clean(log, "/services/collector/event", "application/json");
 	expect_keep_alive(log);
 	expect_no_secret(a, pw, 0);
+	err = rh_file_read(a->errf);
+	cr_expect(strstr(err, "Server is busy") && strstr(err, "waiting 1 s (Retry-After)"),
+		  "the 503's reason and Retry-After are not reported:\n%s", err);
+	free(err);
 	cJSON_Delete(log);
 	got_free(l);
 	free(l);
