@@ -434,7 +434,7 @@ RH_API const cJSON *http_sink(const cJSON *stats)
  * sink's stats, where served, show a clean target and >= min errors. */
 RH_API void expect_no_secret(struct rh_agent *a, const char *url_pw, double min_errors)
 {
-	cJSON *st = ctl_stats(a);
+	cJSON *st = a->reaped ? NULL : ctl_stats(a); /* stopped: stderr only */
 	char *text = st ? cJSON_PrintUnformatted(st) : NULL, *err = rh_file_read(a->errf);
 	const cJSON *h = http_sink(st);
 	double errors = -1;
