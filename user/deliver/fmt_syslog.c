@@ -6,6 +6,7 @@
  * UTF-8 character boundary to the limits in the header, so a message is
  * always well formed however odd the alert.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -360,4 +361,76 @@ char *fmt_syslog_cef(const struct tg_syslog_opts *o, const struct tg_record *r, 
 	cef_extensions(&b, o, r, j);
 	cJSON_Delete(j);
 	return sb_done(&b, len);
+}
+
+static int url_fail(char *err, size_t errlen, const char *url, const char *why)
+{
+	snprintf(err, errlen, "syslog: bad URL '%s': %s; expected unix:///PATH, udp://HOST:PORT, "
+		 "tcp://HOST:PORT or relp://HOST:PORT ([V6ADDR]:PORT for IPv6)", url, why);
+	return -1;
+}
+
+/* HOST:PORT or [V6]:PORT after the scheme. */
+static int url_hostport(const char *url, const char *p, struct tg_syslog_url *u, char *err,
+			size_t errlen)
+{
+	const char *colon, *hend;
+	char *end;
+	unsigned long port;
+
+	if (*p == '[') {
+		hend = strchr(p, ']');
+		if (!hend || hend[1] != ':')
+			return url_fail(err, errlen, url, "an IPv6 address needs [ADDR]:PORT");
+		p++;
+		colon = hend + 1;
+	} else {
+		colon = strrchr(p, ':');
+		if (!colon)
+			return url_fail(err, errlen, url, "no port");
+		if (memchr(p, ':', (size_t)(colon - p)))
+			return url_fail(err, errlen, url, "an IPv6 address needs brackets");
+		hend = colon;
+	}
+	if (hend == p || (size_t)(hend - p) >= sizeof(u->host))
+		return url_fail(err, errlen, url, "empty or too long host");
+	memcpy(u->host, p, (size_t)(hend - p));
+	u->host[hend - p] = '\0';
+	if (strpbrk(u->host, "/?#@ "))
+		return url_fail(err, errlen, url, "a host has no '/', '?', '#', '@' or space");
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port < 1 || port > 65535 || colon[1] == '+' ||
+	    colon[1] == '-' || colon[1] == ' ')
+		return url_fail(err, errlen, url, "the port must be 1..65535");
+	snprintf(u->port, sizeof(u->port), "%lu", port);
+	return 0;
+}
+
+int fmt_syslog_url(const char *url, struct tg_syslog_url *u, char *err, size_t errlen)
+{
+	static const struct { const char *prefix; enum tg_syslog_scheme scheme; } schemes[] = {
+		{ "unix://", TG_SYSLOG_UNIX }, { "udp://", TG_SYSLOG_UDP },
+		{ "tcp://", TG_SYSLOG_TCP }, { "relp://", TG_SYSLOG_RELP },
+	};
+
+	memset(u, 0, sizeof(*u));
+	if (!url)
+		return url_fail(err, errlen, "", "empty");
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i].prefix);
+
+		if (strncmp(url, schemes[i].prefix, n))
+			continue;
+		u->scheme = schemes[i].scheme;
+		if (u->scheme != TG_SYSLOG_UNIX)
+			return url_hostport(url, url + n, u, err, errlen);
+		if (url[n] != '/')
+			return url_fail(err, errlen, url, "a unix socket needs an absolute path");
+		if (strlen(url + n) >= sizeof(u->path))
+			return url_fail(err, errlen, url, "the socket path is too long");
+		snprintf(u->path, sizeof(u->path), "%s", url + n);
+		return 0;
+	}
+	return url_fail(err, errlen, url, "unknown scheme");
 }

@@ -37,6 +37,20 @@ struct tg_syslog_opts {
 	int pid;                      /* PROCID; <= 0 = "-" */
 };
 
+/* A `syslog` URL: unix:///dev/log, udp://HOST:PORT, tcp://HOST:PORT,
+ * relp://HOST:PORT; an IPv6 host in brackets ([::1]:514). */
+enum tg_syslog_scheme { TG_SYSLOG_UNIX, TG_SYSLOG_UDP, TG_SYSLOG_TCP, TG_SYSLOG_RELP };
+
+struct tg_syslog_url {
+	enum tg_syslog_scheme scheme;
+	char host[256];     /* without brackets */
+	char port[8];
+	char path[108];     /* unix only (sun_path) */
+};
+
+/* 0, or -1 with err naming the `syslog` key and what was expected. */
+int fmt_syslog_url(const char *url, struct tg_syslog_url *u, char *err, size_t errlen);
+
 /* "local0" -> 16; NULL -> local0; -1 when unknown. */
 int fmt_syslog_facility(const char *name);
 /*
@@ -49,5 +63,10 @@ char *fmt_syslog_render(const struct tg_syslog_opts *o, const struct tg_record *
 char *fmt_syslog_cef(const struct tg_syslog_opts *o, const struct tg_record *r, size_t *len);
 /* "CEF severity" 0..10 of a priority 0..7 (out of range: clamped). */
 int fmt_syslog_cef_severity(int priority);
+
+/* The RELP transport (sink_relp.c), set up by sink_syslog_init(). */
+struct tg_sink;
+int sink_relp_init(struct tg_sink *s, const struct tg_syslog_url *u,
+		   const struct tg_syslog_opts *o, char *err, size_t errlen);
 
 #endif
