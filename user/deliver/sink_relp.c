@@ -59,6 +59,12 @@ static void relp_on_err(void *usr, char *objinfo, char *errmsg, relpRetVal code)
 		 errmsg ? errmsg : "error", code);
 }
 
+/* librelp calls its debug hook unconditionally; it has none by default. */
+static void relp_dbg(char *fmt, ...)
+{
+	(void)fmt;
+}
+
 /* Ends the session: the close handshake is the acknowledgement barrier. */
 static void relp_drop_clt(struct relp_sink *rs)
 {
@@ -172,6 +178,7 @@ int sink_relp_init(struct tg_sink *s, const struct tg_syslog_url *u,
 	snprintf(rs->hostname, sizeof(rs->hostname), "%s", o->hostname ? o->hostname : "");
 	rs->opts.hostname = rs->hostname;
 	rs->s = s;
+	relpEngineSetDbgprint(rs->engine, relp_dbg);
 	relpEngineSetEnableCmd(rs->engine, (unsigned char *)"syslog", eRelpCmdState_Required);
 	relpEngineSetOnErr(rs->engine, relp_on_err);
 	relpEngineSetDnsLookupMode(rs->engine, 0);
