@@ -25,6 +25,7 @@
 
 static struct {
 	pid_t pid;
+	const char *sink_file;    /* omfile target instead of out (a FIFO) */
 	char conf[PATH_MAX], out[PATH_MAX], sock[PATH_MAX], pidf[PATH_MAX];
 } rs = { .pid = -1 };
 
@@ -95,7 +96,7 @@ static void rs_start(const char *kind, int port)
 		 "  action(type=\"omfile\" file=\"%s\" template=\"raw\" flushOnTXEnd=\"on\"\n"
 		 "         asyncWriting=\"off\")\n"
 		 "}\n%s",
-		 rh_tmpdir(), rs.out, input);
+		 rh_tmpdir(), rs.sink_file ? rs.sink_file : rs.out, input);
 	rh_file_write(rs.conf, text);
 	fflush(NULL);
 	rs.pid = fork();
@@ -324,6 +325,46 @@ Test(syslog, relp_collector_killed_midstream)
 	rh_stop(&a);
 }
 
+/*
+ * Frames written but never acknowledged: the collector's output is a FIFO
+ * nobody reads, so omfile blocks in the imrelp callback and no rsp comes.
+ * Once the agent gave up on that session (a warning), the collector is
+ * killed and restarted writing to its file: every alert must arrive, the
+ * unacknowledged ones too, once each. A sink that counted a written frame
+ * as delivered would lose them here.
+ */
+Test(syslog, relp_unacknowledged_frames_resent)
+{
+	static struct rh_agent a;
+	char conf[512];
+	int port = rh_lo_port(6);
+	int64_t deadline;
+	size_t n;
+	char **v;
+
+	cr_assert_eq(mkfifo(rh_path("fifo"), 0600), 0);
+	rs.sink_file = rh_path("fifo");
+	rs_start("relp", port);
+	snprintf(conf, sizeof(conf), "syslog = relp://127.0.0.1:%d\n", port);
+	rh_start_with(&a, NULL, conf);
+	for (int i = 0; i < 3; i++)
+		sync_tagged(&a);
+	deadline = rh_now_ms() + 30000;
+	while (!strstr(rh_file_read(a.errf), "known acknowledged") && rh_now_ms() < deadline)
+		rh_nap();
+	cr_assert_not_null(strstr(rh_file_read(a.errf), "known acknowledged"),
+			   "the unacknowledged batch was not reported; stderr:\n%s", rh_file_read(a.errf));
+	rs_stop(SIGKILL);
+	rs.sink_file = NULL;
+	rs_start("relp", port);
+	for (int i = 0; i < 2; i++)
+		sync_tagged(&a);
+	v = rs_wait(ntags, &n, 60000);
+	expect_exactly_once(v, n, NULL);
+	rs_free(v, n);
+	rh_stop(&a);
+}
+
 /* Collector down, agent restarted with a spool: nothing lost, none twice. */
 Test(syslog, relp_agent_restart_with_spool)
 {
@@ -419,8 +460,8 @@ Test(syslog, collector_refuses_or_resets)
 	pid_t r;
 
 	/* nothing listens: refused */
-	expect_survives("syslog = tcp://127.0.0.1:%d\n", rh_lo_port(6), "tcp refused");
-	expect_survives("syslog = relp://127.0.0.1:%d\n", rh_lo_port(6), "relp refused");
+	expect_survives("syslog = tcp://127.0.0.1:%d\n", rh_lo_port(0), "tcp refused");
+	expect_survives("syslog = relp://127.0.0.1:%d\n", rh_lo_port(0), "relp refused");
 	r = resetter_start(rh_lo_port(7));
 	expect_survives("syslog = tcp://127.0.0.1:%d\n", rh_lo_port(7), "tcp reset");
 	expect_survives("syslog = relp://127.0.0.1:%d\n", rh_lo_port(7), "relp reset");
