@@ -220,3 +220,15 @@ Test(fmt_syslog, severity_map)
 	cr_expect_eq(fmt_syslog_cef_severity(-1), 10);
 	cr_expect_eq(fmt_syslog_cef_severity(12), 1);
 }
+
+/* A value ending in '|' must still be followed by a separator. */
+Test(fmt_syslog, cef_value_ending_in_pipe)
+{
+	struct tg_record r = rec(TG_REC_ALERT, 3, "r", NULL, "a|", NULL);
+	size_t len;
+	char *got = fmt_syslog_cef(&cef_opts, &r, &len);
+
+	cr_assert_not_null(got);
+	cr_expect_not_null(strstr(got, "msg=a| dvchost=web1"), "%s", got);
+	free(got);
+}

@@ -22,6 +22,7 @@
 struct sbuf {
 	char *p;
 	size_t len, cap;
+	size_t mark;    /* where CEF extensions start: no separator before the first */
 	bool oom;
 };
 
@@ -256,7 +257,7 @@ static void cef_ext(struct sbuf *b, const char *key, const char *v)
 	if (!v || !*v)
 		return;
 	n = utf8_cut(v, TG_CEF_VALUE_MAX);
-	sb_printf(b, "%s%s=", b->len && b->p[b->len - 1] != '|' ? " " : "", key);
+	sb_printf(b, "%s%s=", b->len > b->mark ? " " : "", key);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
 
@@ -358,6 +359,7 @@ char *fmt_syslog_cef(const struct tg_syslog_opts *o, const struct tg_record *r, 
 	cef_header_field(&b, r->rule, fmt_msgid(r->kind));
 	cef_header_field(&b, r->rule, fmt_msgid(r->kind));
 	sb_printf(&b, "%d|", fmt_syslog_cef_severity(r->priority));
+	b.mark = b.len;
 	cef_extensions(&b, o, r, j);
 	cJSON_Delete(j);
 	return sb_done(&b, len);
