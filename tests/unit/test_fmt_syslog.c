@@ -232,3 +232,55 @@ Test(fmt_syslog, cef_value_ending_in_pipe)
 	cr_expect_not_null(strstr(got, "msg=a| dvchost=web1"), "%s", got);
 	free(got);
 }
+
+Test(fmt_syslog, urls)
+{
+	struct tg_syslog_url u;
+	char err[512];
+
+	cr_assert_eq(fmt_syslog_url("unix:///dev/log", &u, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(u.scheme, TG_SYSLOG_UNIX);
+	cr_expect_str_eq(u.path, "/dev/log");
+	cr_assert_eq(fmt_syslog_url("udp://127.0.0.1:514", &u, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(u.scheme, TG_SYSLOG_UDP);
+	cr_expect_str_eq(u.host, "127.0.0.1");
+	cr_expect_str_eq(u.port, "514");
+	cr_assert_eq(fmt_syslog_url("tcp://[::1]:6514", &u, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(u.scheme, TG_SYSLOG_TCP);
+	cr_expect_str_eq(u.host, "::1");
+	cr_expect_str_eq(u.port, "6514");
+	cr_assert_eq(fmt_syslog_url("relp://siem.example.net:2514", &u, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_eq(u.scheme, TG_SYSLOG_RELP);
+	cr_expect_str_eq(u.host, "siem.example.net");
+}
+
+Test(fmt_syslog, bad_urls)
+{
+	const char *bad[] = { NULL, "", "tcp://", "tcp://host", "tcp://host:", "tcp://host:0",
+			      "tcp://host:65536", "tcp://host:-1", "tcp://host:+5", "tcp://host:5x",
+			      "tcp://:514", "tcp://::1:514", "tcp://[::1:514", "tcp://[::1]514",
+			      "tcp://a/b:514", "http://host:80", "unix://dev/log", "unix://",
+			      "relp://user@host:2514", "tcp://host:99999999999999999999" };
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct tg_syslog_url u;
+
+		err[0] = '\0';
+		cr_expect_eq(fmt_syslog_url(bad[i], &u, err, sizeof(err)), -1, "accepted '%s'",
+			     bad[i] ? bad[i] : "(null)");
+		cr_expect_eq(strncmp(err, "syslog: bad URL", 15), 0, "message for '%s': %s",
+			     bad[i] ? bad[i] : "(null)", err);
+		cr_expect_not_null(strstr(err, "expected unix:///PATH"), "%s", err);
+	}
+	{
+		char path[200];
+		struct tg_syslog_url u;
+
+		memset(path, 'p', sizeof(path));
+		memcpy(path, "unix:///", 8);
+		path[sizeof(path) - 1] = '\0';
+		cr_expect_eq(fmt_syslog_url(path, &u, err, sizeof(err)), -1, "a path over sun_path");
+	}
+}
