@@ -48,16 +48,20 @@ static void rs_fini(void)
 	rh_cleanup();
 }
 
-/* Whether 127.0.0.1:port is bound in /proc/net/{tcp,udp} (TCP: listening). */
-static bool rs_bound(bool udp, int port)
+/* Whether 127.0.0.1:port (v6: [::1]:port) is bound in /proc/net/ (TCP:
+ * listening). */
+static bool rs_bound(bool udp, bool v6, int port)
 {
-	char want[32], line[512];
-	FILE *f = fopen(udp ? "/proc/net/udp" : "/proc/net/tcp", "r");
+	char want[48], line[512], path[32];
+	FILE *f;
 	bool found = false;
 
+	snprintf(path, sizeof(path), "/proc/net/%s%s", udp ? "udp" : "tcp", v6 ? "6" : "");
+	f = fopen(path, "r");
 	if (!f)
 		return false;
-	snprintf(want, sizeof(want), "0100007F:%04X", port);
+	snprintf(want, sizeof(want), "%s:%04X", v6 ? "00000000000000000000000001000000" : "0100007F",
+		 port);
 	while (!found && fgets(line, sizeof(line), f)) {
 		char local[64], remote[64], st[8];
 
@@ -68,11 +72,13 @@ static bool rs_bound(bool udp, int port)
 	return found;
 }
 
-/* Start rsyslogd with one input: "tcp", "udp", "relp" or "unix". Appends
+/* Start rsyslogd with one input: "tcp", "tcp6" (on ::1), "udp", "relp" or
+ * "unix". Appends
  * to the same out file across restarts. */
 static void rs_start(const char *kind, int port)
 {
 	char text[4 * PATH_MAX + 1024], input[PATH_MAX + 512];
+	bool v6 = !strcmp(kind, "tcp6");
 	int64_t deadline;
 
 	snprintf(rs.conf, sizeof(rs.conf), "%s", rh_path("rsyslog.conf"));
@@ -87,8 +93,8 @@ static void rs_start(const char *kind, int port)
 	else
 		snprintf(input, sizeof(input),
 			 "module(load=\"im%s\")\n"
-			 "input(type=\"im%s\" address=\"127.0.0.1\" port=\"%d\" ruleset=\"r\")\n",
-			 kind, kind, port);
+			 "input(type=\"im%s\" address=\"%s\" port=\"%d\" ruleset=\"r\")\n",
+			 v6 ? "tcp" : kind, v6 ? "tcp" : kind, v6 ? "::1" : "127.0.0.1", port);
 	snprintf(text, sizeof(text),
 		 "global(workDirectory=\"%s\" maxMessageSize=\"64k\")\n"
 		 "template(name=\"raw\" type=\"string\" string=\"%%rawmsg%%\\n\")\n"
@@ -110,7 +116,7 @@ static void rs_start(const char *kind, int port)
 	for (;;) {
 		struct stat sb;
 		bool up = !strcmp(kind, "unix") ? !stat(rs.sock, &sb)
-						: rs_bound(!strcmp(kind, "udp"), port);
+						: rs_bound(!strcmp(kind, "udp"), v6, port);
 
 		if (up)
 			return;
@@ -231,7 +237,8 @@ static void run_basic(const char *kind, const char *url_fmt, int port)
 	char **v;
 
 	rs_start(kind, port);
-	snprintf(url, sizeof(url), url_fmt, !strcmp(kind, "unix") ? rs.sock : "127.0.0.1", port);
+	snprintf(url, sizeof(url), url_fmt,
+		 !strcmp(kind, "unix") ? rs.sock : !strcmp(kind, "tcp6") ? "[::1]" : "127.0.0.1", port);
 	snprintf(conf, sizeof(conf), "syslog = %s\n", url);
 	rh_start_with(&a, NULL, conf);
 	for (int i = 0; i < 5; i++)
@@ -249,6 +256,11 @@ TestSuite(syslog, .fini = rs_fini, .timeout = 180);
 Test(syslog, tcp_octet_counting)
 {
 	run_basic("tcp", "tcp://%s:%d", rh_lo_port(0));
+}
+
+Test(syslog, tcp_ipv6)
+{
+	run_basic("tcp6", "tcp://%s:%d", rh_lo_port(1));
 }
 
 Test(syslog, udp)
