@@ -17,7 +17,7 @@
  * And rsyslog-elasticsearch.conf end to end, as a relay would run it (only
  * its ports, server and file paths rewritten to this test's):
  *
- *   agent --RELP--> rsyslogd -f (the example) --_bulk--> fake Elasticsearch
+ *   agent --RELP/TCP--> rsyslogd -f (example) --_bulk--> fake Elasticsearch
  *   (rh_sync: one             imrelp, mmjsonparse,      python3 http.server
  *    barrier alert each)      omelasticsearch           on 127.0.0.1:0, appends
  *                                                       each POST body to a file
@@ -397,9 +397,9 @@ static void e2e_start_relay(int relp_port, int tcp_port, int es_port)
 	}
 	free(conf);
 	e2e_rs = e2e_spawn(argv);
-	while (!e2e_listening(relp_port)) {
+	while (!e2e_listening(relp_port) || !e2e_listening(tcp_port)) {
 		cr_assert(rh_reap_within(e2e_rs, 0) == -1, "rsyslogd exited at start (%s)", path);
-		cr_assert_lt(rh_now_ms(), deadline, "rsyslogd did not listen on %d", relp_port);
+		cr_assert_lt(rh_now_ms(), deadline, "rsyslogd did not listen on %d and %d", relp_port, tcp_port);
 		rh_nap();
 	}
 }
@@ -449,10 +449,11 @@ static size_t e2e_check_bulk(const char *bodies, char tags[][48], size_t ntags, 
 	return found;
 }
 
-Test(forwarders_e2e, rsyslog_elasticsearch_relay_indexes_each_alert)
+/* scheme "relp" (the relay's imrelp) or "tcp" (its imtcp, octet-counted). */
+static void e2e_run(const char *scheme)
 {
 	const char *bodies = rh_path("bulk.bodies");
-	int relp = rh_lo_port(0), es_port;
+	int relp = rh_lo_port(0), tcp = rh_lo_port(1), es_port;
 	char cfg[128], tags[E2E_ALERTS][48];
 	static struct rh_agent a; /* rh_cleanup() (fini) still reads it */
 	int64_t deadline;
@@ -460,8 +461,9 @@ Test(forwarders_e2e, rsyslog_elasticsearch_relay_indexes_each_alert)
 
 	rh_file_write(bodies, "");
 	es_port = e2e_start_es(bodies);
-	e2e_start_relay(relp, rh_lo_port(1), es_port);
-	snprintf(cfg, sizeof(cfg), "syslog = relp://127.0.0.1:%d\n", relp);
+	e2e_start_relay(relp, tcp, es_port);
+	snprintf(cfg, sizeof(cfg), "syslog = %s://127.0.0.1:%d\n", scheme,
+		 !strcmp(scheme, "relp") ? relp : tcp);
 	rh_start_with(&a, NULL, cfg);
 	for (size_t i = 0; i < E2E_ALERTS; i++) {
 		rh_sync(&a);
@@ -482,4 +484,14 @@ Test(forwarders_e2e, rsyslog_elasticsearch_relay_indexes_each_alert)
 		cr_expect_not_null(strstr(body, "POST /_bulk"), "not a _bulk request:\n%.2000s", body);
 		free(body);
 	}
+}
+
+Test(forwarders_e2e, rsyslog_elasticsearch_relay_over_relp)
+{
+	e2e_run("relp");
+}
+
+Test(forwarders_e2e, rsyslog_elasticsearch_relay_over_tcp)
+{
+	e2e_run("tcp");
 }
