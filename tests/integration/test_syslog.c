@@ -22,6 +22,8 @@
 #include "rules_harness.h"
 
 #define RS_BIN "/usr/sbin/rsyslogd"
+/* Noise control off: bursts are near-identical alerts on purpose. */
+#define QUIET "alert_rate_max = 0\nalert_dedup_s = 0\n"
 
 static struct {
 	pid_t pid;
@@ -90,6 +92,11 @@ static void rs_start(const char *kind, int port)
 			 "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
 			 "input(type=\"imuxsock\" Socket=\"%s\" RateLimit.Interval=\"0\" "
 			 "Ruleset=\"r\")\n", rs.sock);
+	else if (!strcmp(kind, "udp")) /* a big buffer: other tests' alerts come too */
+		snprintf(input, sizeof(input),
+			 "module(load=\"imudp\")\n"
+			 "input(type=\"imudp\" address=\"127.0.0.1\" port=\"%d\" "
+			 "rcvbufSize=\"16m\" ruleset=\"r\")\n", port);
 	else
 		snprintf(input, sizeof(input),
 			 "module(load=\"im%s\")\n"
@@ -239,7 +246,7 @@ static void run_basic(const char *kind, const char *url_fmt, int port)
 	rs_start(kind, port);
 	snprintf(url, sizeof(url), url_fmt,
 		 !strcmp(kind, "unix") ? rs.sock : !strcmp(kind, "tcp6") ? "[::1]" : "127.0.0.1", port);
-	snprintf(conf, sizeof(conf), "syslog = %s\n", url);
+	snprintf(conf, sizeof(conf), "syslog = %s\n" QUIET, url);
 	rh_start_with(&a, NULL, conf);
 	for (int i = 0; i < 5; i++)
 		sync_tagged(&a);
@@ -288,7 +295,7 @@ Test(syslog, cef_over_tcp)
 
 	rs_start("tcp", rh_lo_port(3));
 	snprintf(conf, sizeof(conf), "syslog = tcp://127.0.0.1:%d\nsyslog_format = cef\n"
-		 "syslog_facility = auth\n", rh_lo_port(3));
+		 "syslog_facility = auth\n" QUIET, rh_lo_port(3));
 	rh_start_with(&a, NULL, conf);
 	sync_tagged(&a);
 	v = rs_wait(1, &n, RH_DEADLINE_MS);
@@ -318,7 +325,7 @@ Test(syslog, relp_collector_killed_midstream)
 	char **v;
 
 	rs_start("relp", port);
-	snprintf(conf, sizeof(conf), "syslog = relp://127.0.0.1:%d\n", port);
+	snprintf(conf, sizeof(conf), "syslog = relp://127.0.0.1:%d\n" QUIET, port);
 	rh_start_with(&a, NULL, conf);
 	for (int i = 0; i < 200; i++) {
 		sync_tagged(&a);
@@ -357,7 +364,7 @@ Test(syslog, relp_unacknowledged_frames_resent)
 	cr_assert_eq(mkfifo(rh_path("fifo"), 0600), 0);
 	rs.sink_file = rh_path("fifo");
 	rs_start("relp", port);
-	snprintf(conf, sizeof(conf), "syslog = relp://127.0.0.1:%d\n", port);
+	snprintf(conf, sizeof(conf), "syslog = relp://127.0.0.1:%d\n" QUIET, port);
 	rh_start_with(&a, NULL, conf);
 	for (int i = 0; i < 3; i++)
 		sync_tagged(&a);
@@ -387,7 +394,7 @@ Test(syslog, relp_agent_restart_with_spool)
 	char **v;
 
 	rs_start("relp", port);
-	snprintf(conf, sizeof(conf), "syslog = relp://127.0.0.1:%d\nspool_dir = %s\n", port,
+	snprintf(conf, sizeof(conf), "syslog = relp://127.0.0.1:%d\nspool_dir = %s\n" QUIET, port,
 		 rh_path("spool"));
 	mkdir(rh_path("spool"), 0700);
 	rh_start_with(&a, NULL, conf);
@@ -410,6 +417,61 @@ Test(syslog, relp_agent_restart_with_spool)
 	expect_exactly_once(v, n, NULL);
 	rs_free(v, n);
 	rh_stop(&a);
+}
+
+/*
+ * A burst of 2000 alerts raised back to back: batches of hundreds of
+ * records per send (per RELP session), all in order, each once.
+ */
+static void run_burst(const char *kind, int port)
+{
+	static struct rh_agent a;
+	char conf[512], want[48], tag[48], *cmd = NULL;
+	int64_t deadline;
+	size_t n = 0, next = 0;
+
+	rs_start(kind, port);
+	snprintf(conf, sizeof(conf), "syslog = %s://127.0.0.1:%d\n" QUIET, kind, port);
+	rh_start_with(&a, NULL, conf);
+	cr_assert_gt(asprintf(&cmd, "i=0; while [ $i -lt 2000 ]; do %s burst-%d-$i; i=$((i+1)); done",
+			      a.barrier, (int)getpid()), 0);
+	rh_run(cmd);
+	free(cmd);
+	rh_assert_ok("the burst");
+	snprintf(want, sizeof(want), "burst-%d-", (int)getpid());
+	deadline = rh_now_ms() + 90000;
+	do {
+		char *all = rh_file_read(rs.out), *save = NULL;
+
+		next = 0;
+		n = 0;
+		for (char *l = strtok_r(all, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+			const char *p = strstr(l, want);
+
+			if (!p)
+				continue;
+			snprintf(tag, sizeof(tag), "%ld", strtol(p + strlen(want), NULL, 10));
+			cr_assert_eq(strtol(tag, NULL, 10), (long)next, "%s alert %zu is burst %s, "
+				     "expected %zu (out of order or twice)", kind, n, tag, next);
+			next++;
+			n++;
+		}
+		free(all);
+		if (next < 2000)
+			rh_nap();
+	} while (next < 2000 && rh_now_ms() < deadline);
+	cr_expect_eq(next, 2000, "%s: %zu of 2000 burst alerts arrived", kind, next);
+	rh_stop(&a);
+}
+
+Test(syslog, tcp_burst)
+{
+	run_burst("tcp", rh_lo_port(0));
+}
+
+Test(syslog, relp_burst)
+{
+	run_burst("relp", rh_lo_port(2));
 }
 
 /* Accept and reset (RST) every connection, until killed. */

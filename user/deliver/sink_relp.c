@@ -21,7 +21,8 @@
  *     off, reconnects, and the whole batch is sent again
  *
  * So RELP here is at-least-once: frames that the collector took but whose
- * rsp was lost with the session are sent again (at most one batch).
+ * rsp was lost with the session are sent again (at most one batch), and
+ * so is a batch the collector takes longer than RELP_TIMEOUT_S to answer.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,7 +36,12 @@
 
 #define RELP_TIMEOUT_S 5   /* each wait for the server (rsp, window) */
 #define RELP_CONN_TIMEOUT_S 5
-#define WINDOW 128         /* frames in flight; also the batch size */
+#define WINDOW 1024        /* frames in flight (about 2 MiB of alerts) */
+/* Records per session: below WINDOW, so the window is never full when the
+ * close is sent (librelp waits only 1 s for room before it, and a timeout
+ * there would fail a batch the collector is merely slow to answer), and
+ * relpCltSendSyslog() never blocks on the window. */
+#define BATCH 512
 
 struct relp_sink {
 	struct tg_syslog_url url;
@@ -118,7 +124,7 @@ static size_t relp_send(struct tg_sink *s, struct tg_record *const *recs, size_t
 	if (!rs->clt && relp_connect(s, rs))
 		return 0;
 	rs->failed = false;
-	for (i = 0; i < n && i < WINDOW && !rs->failed; i++) {
+	for (i = 0; i < n && i < BATCH && !rs->failed; i++) {
 		size_t len;
 		char *m = fmt_syslog_render(&rs->opts, recs[i], &len);
 		relpRetVal rc = m ? relpCltSendSyslog(rs->clt, (unsigned char *)m, len) : RELP_RET_OK;
@@ -184,6 +190,6 @@ int sink_relp_init(struct tg_sink *s, const struct tg_syslog_url *u,
 	relpEngineSetDnsLookupMode(rs->engine, 0);
 	s->ops = &relp_ops;
 	s->priv = rs;
-	s->batch_max = WINDOW;
+	s->batch_max = BATCH;
 	return 0;
 }
