@@ -90,6 +90,22 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+void ratelimit_set_defaults(struct tg_ratelimit *rl, const struct tg_rate_defaults *d)
+{
+	size_t max_keys = rl->d.max_keys;
+
+	memset(&rl->d, 0, sizeof(rl->d));
+	if (d)
+		rl->d = *d;
+	rl->d.max_keys = max_keys ? max_keys : rl->d.max_keys;
+	if (!rl->d.max_keys)
+		rl->d.max_keys = TG_RATE_DEFAULT_KEYS;
+	if (!rl->d.per_s)
+		rl->d.per_s = 60;
+	if (!rl->d.report_s)
+		rl->d.report_s = 60;
+}
+
 struct tg_ratelimit *ratelimit_new(const struct tg_rate_defaults *d)
 {
 	static const char *const def_key[] = TG_RATE_DEFAULT_KEY;
@@ -97,14 +113,7 @@ struct tg_ratelimit *ratelimit_new(const struct tg_rate_defaults *d)
 
 	if (!rl)
 		return NULL;
-	if (d)
-		rl->d = *d;
-	if (!rl->d.max_keys)
-		rl->d.max_keys = TG_RATE_DEFAULT_KEYS;
-	if (!rl->d.per_s)
-		rl->d.per_s = 60;
-	if (!rl->d.report_s)
-		rl->d.report_s = 60;
+	ratelimit_set_defaults(rl, d);
 	for (size_t i = 0; i < sizeof(def_key) / sizeof(def_key[0]) && i < TG_RATE_KEY_MAX; i++) {
 		int id = fields_lookup(def_key[i]);
 

@@ -60,6 +60,9 @@ struct tg_ratelimit_stats {
 
 struct tg_ratelimit *ratelimit_new(const struct tg_rate_defaults *d);
 void ratelimit_free(struct tg_ratelimit *rl);
+/* A reload's new config defaults; the state (by rule name) stays.
+ * max_keys is fixed at ratelimit_new. */
+void ratelimit_set_defaults(struct tg_ratelimit *rl, const struct tg_rate_defaults *d);
 /* true = deliver a; false = suppressed and counted. now_ns: CLOCK_REALTIME
  * (time going backwards counts as no time passing). */
 bool ratelimit_admit(struct tg_ratelimit *rl, const struct tg_alert *a, uint64_t now_ns);
