@@ -370,6 +370,18 @@ static bool agent_sinks_changed(const struct tg_config *o, const struct tg_confi
 	       o->sink_queue_max != n->sink_queue_max || o->alerts_file_max_mb != n->alerts_file_max_mb;
 }
 
+/* A reload's noise-control defaults; the limiter keeps its state. */
+static void agent_rate_defaults(struct tg_agent *a)
+{
+	struct tg_rate_defaults d = {
+		.max = a->cfg.alert_rate_max, .per_s = a->cfg.alert_rate_per_s,
+		.dedup_s = a->cfg.alert_dedup_s, .report_s = a->cfg.suppress_report_s,
+	};
+
+	if (a->rl)
+		ratelimit_set_defaults(a->rl, &d);
+}
+
 /* SIGHUP and `twinguard reload`: the answer says what happened. */
 cJSON *agent_reload_json(struct tg_agent *a)
 {
@@ -431,21 +443,6 @@ static void agent_reload(struct tg_agent *a)
 	cJSON_Delete(agent_reload_json(a));
 }
 
-/* The config's noise-control defaults (user/ratelimit.h). */
-static void agent_rate_defaults(struct tg_agent *a)
-{
-	struct tg_rate_defaults d = {
-		.max = a->cfg.alert_rate_max, .per_s = a->cfg.alert_rate_per_s,
-		.dedup_s = a->cfg.alert_dedup_s, .report_s = a->cfg.suppress_report_s,
-	};
-
-	if (a->rl)
-		ratelimit_set_defaults(a->rl, &d);
-	else if (!(a->rl = ratelimit_new(&d)))
-		fprintf(stderr, "twinguard: warning: failed to create rate limiter: %s; alerts are "
-			"not limited\n", strerror(errno));
-}
-
 static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 {
 	struct tg_probe_opts po = {0};
@@ -465,12 +462,10 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 	if (proctable_seed(a->pt, "/proc") < 0)
 		fprintf(stderr, "twinguard: warning: failed to scan /proc: %s\n", strerror(errno));
 	ecs_init(&a->ecs, a->pt);
-	agent_rate_defaults(a);
 	struct tg_deliver_opts dopts = {
 		.cfg = &a->cfg, .output = o->output, .events = o->events, .json = o->json,
 		.stdout_closed = a->stdout_closed,
 	};
-
 	struct tg_rate_defaults rd = {
 		.max = a->cfg.alert_rate_max, .per_s = a->cfg.alert_rate_per_s,
 		.dedup_s = a->cfg.alert_dedup_s, .report_s = a->cfg.suppress_report_s,
@@ -481,6 +476,7 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 		fprintf(stderr, "twinguard: failed to create the rate limiter: %s\n", strerror(errno));
 		return TG_EXIT_FAIL;
 	}
+
 	a->out = deliver_new(&dopts, err, sizeof(err));
 	if (!a->out) {
 		fprintf(stderr, "twinguard: failed to set up the sinks: %s; fix: correct the key in %s "
@@ -526,7 +522,6 @@ static void agent_housekeeping(struct tg_agent *a, struct agent_timers *t)
 		proctable_reap(a->pt, agent_now_ns(CLOCK_BOOTTIME), REAP_GRACE_NS);
 		t->reap = now + REAP_GRACE_NS;
 	}
-	ratelimit_flush(a->rl, agent_now_ns(CLOCK_REALTIME), false, agent_on_suppressed, a);
 	ratelimit_flush(a->rl, agent_now_ns(CLOCK_REALTIME), false, agent_on_suppressed, a);
 	agent_check_losses(a, now);
 	if (t->watchdog_us && now >= t->watchdog) {

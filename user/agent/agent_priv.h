@@ -25,7 +25,6 @@
 #include "probe.h"
 #include "proctable.h"
 #include "ratelimit.h"
-#include "ratelimit.h"
 
 #define TG_AGENT_RULE_COUNTS 512   /* distinct rule names counted; more share "other" */
 #define TG_EVAL_BUCKETS 12
@@ -61,7 +60,6 @@ struct tg_agent {
 	struct tg_ctl *ctl;       /* the query socket; NULL when off or failed */
 	struct tg_ratelimit *rl;  /* noise control; kept across reloads (state by rule name) */
 	struct tg_metrics_http *metrics;
-	struct tg_ratelimit *rl;  /* noise control before rendering; NULL: none */
 	char ctl_error[600], metrics_error[600];  /* why they are not served */
 	bool events;
 	bool stdout_closed;
@@ -104,8 +102,6 @@ void agent_on_suppressed(void *ctx, cJSON *rec);
  * stderr line only (the sinks are stopped by then). */
 void agent_report_stats(struct tg_agent *a, bool final);
 uint64_t agent_now_ns(int clock_id);
-/* The rate limiter's alert-suppressed records: fn for ratelimit_flush. */
-void agent_on_suppressed(void *ctx, cJSON *rec);
 void agent_free_counts(struct tg_agent *a);
 
 #endif

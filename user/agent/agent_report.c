@@ -14,7 +14,6 @@
 
 #include "agent/agent_priv.h"
 #include "alert.h"
-#include "alert.h"
 #include "event.h"
 #include "manifest.h"
 #include "rules.h"
@@ -163,12 +162,6 @@ static void agent_losses(struct tg_agent *a, uint64_t out[TG_LOSS_MAX])
 	out[TG_LOSS_KERNEL_RING] = ks.drops;
 	out[TG_LOSS_FLOW_MAP] = ks.flow_drops;
 	out[TG_LOSS_INVALID] = a->invalid;
-	if (a->rl) {
-		struct tg_ratelimit_stats rs;
-
-		ratelimit_stats(a->rl, &rs);
-		out[TG_LOSS_RATE_LIMIT] = rs.suppressed;
-	}
 	if (a->rl) {
 		struct tg_ratelimit_stats rs;
 
@@ -431,11 +424,6 @@ static void agent_submit(struct tg_agent *a, unsigned kind, cJSON *j)
 	deliver_submit(a->out, r);
 	record_put(r);
 	cJSON_Delete(j);
-}
-
-void agent_on_suppressed(void *ctx, cJSON *rec)
-{
-	agent_submit(ctx, TG_REC_SUPPRESSED, rec);
 }
 
 /* The head every in-band record shares. */
