@@ -168,6 +168,7 @@ deps:
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)install -d -m 0750 /var/log/twinguard
 	$(OUTPUT)/twinguard run --config $(CONFIG) --rules-dir rules --profile rules/profile/twin-profile.json
 
 unit: $(UNIT_BINS) $(OUTPUT)/twinguard
