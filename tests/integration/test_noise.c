@@ -4,16 +4,22 @@
  * default config (docs/delivery.md, "Noise control"; docs/rules.md):
  *
  *   flood     as nobody, failing opens of /etc/shadow: a C loop of open(2)
- *             in a fork of this worker (until the test is done, at most
- *             ROUNDS bursts of FLOOD_BURST) and a shell loop of `cat` (CAT_MAX): the alert
- *             lines stay bounded (kilobytes), and delivered + suppressed
- *             (alert-suppressed counts) = the attempts, unless the kernel
- *             ring dropped events (then at most the attempts, at least the
- *             attempts less the drops);
+ *             in a fork of this worker (ROUNDS bursts of FLOOD_BURST) and a
+ *             shell loop of `cat` (CAT_MAX): the alert lines stay bounded
+ *             (kilobytes), and delivered + suppressed (alert-suppressed
+ *             counts) = the attempts, unless the kernel ring dropped events
+ *             (then at most the attempts, at least the attempts less the
+ *             drops);
  *   meanwhile rh_sync markers (a rule with "rate": "off") and another rule
  *             (Executable run from temporary directory, default limits)
- *             from other processes: every one arrives.
+ *             from other processes: every one arrives;
+ *   summaries with suppress_report_s = 1, alert-suppressed records come
+ *             while the flood goes on, not only at stop.
  *
+ * A burst fits the default 8 MiB ring, and the marker after it means the
+ * agent caught up: this tests the limiter, not the kernel's share of the
+ * ring, which is the typed-data-path issue's (a tight endless loop still
+ * outruns the ring; those drops are counted as kernel_ring).
  * Every agent on the host sees every test's events, so counts are taken
  * for this test's processes (pid trees) and for the C loop's own key (its
  * executable is this test binary) only.
@@ -27,6 +33,7 @@
 #define NOBODY 65534
 #define FLOOD_BURST 20000     /* the C loop's opens per round: they fit the default ring */
 #define FLOOD_BURSTS 64       /* the C loop's bound on rounds */
+#define SMALL_BURST 200       /* the summaries test: light beside the other test */
 #define CAT_MAX 2000          /* the shell loop's bound */
 #define ROUNDS 10             /* markers and other-rule alerts during the flood */
 #define SHADOW_RATE_MAX 10    /* rules/host.json: the shadow rule's "rate" */
@@ -69,9 +76,9 @@ static void close_parent_fds(void)
 		close(g_parent_fds[i]);
 }
 
-/* The C loop: for every byte read from go_fd, FLOOD_BURST failing opens of
+/* The C loop: for every byte read from go_fd, burst failing opens of
  * path (a shadow file), then one byte to out_fd; at EOF of go_fd, "TOTAL\n". */
-static pid_t flood_c(const char *path, int go_fd, int out_fd)
+static pid_t flood_c(const char *path, int burst, int go_fd, int out_fd)
 {
 	pid_t pid = fork();
 
@@ -84,7 +91,7 @@ static pid_t flood_c(const char *path, int go_fd, int out_fd)
 		drop_to_nobody();
 		prctl(PR_SET_PDEATHSIG, SIGKILL);   /* after: a uid change clears it */
 		for (int b = 0; b < FLOOD_BURSTS && read(go_fd, buf, 1) == 1; b++) {
-			for (int i = 0; i < FLOOD_BURST; i++, n++) {
+			for (int i = 0; i < burst; i++, n++) {
 				int fd = open(path, O_RDONLY);
 
 				if (fd >= 0)
@@ -289,7 +296,7 @@ Test(noise, unprivileged_flood_is_bounded_and_other_alerts_arrive)
 	g_parent_fds[2] = sout[0];
 	g_n_parent_fds = 3;
 	t0 = rh_now_ms();
-	g_kids[0] = flood_c("/etc/shadow", go[0], cout[1]);
+	g_kids[0] = flood_c("/etc/shadow", FLOOD_BURST, go[0], cout[1]);
 	g_kids[1] = flood_cat(sout[1]);
 	close(cout[1]);
 	close(sout[1]);
@@ -317,6 +324,26 @@ Test(noise, unprivileged_flood_is_bounded_and_other_alerts_arrive)
 	expect_flood_accounted(exe, c_count, cat_count, t0);
 }
 
+/* An alert-suppressed record for the key (exe, path) among the lines so
+ * far; *n: how many alert-suppressed records there are. */
+static bool summary_seen(struct rh_agent *a, const char *exe, const char *path, size_t *n)
+{
+	bool seen = false;
+
+	*n = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const char *act = rh_jstr(a->lines[i], "event.action");
+		const char *kexe = key_exe(a->lines[i]);
+
+		if (act && !strcmp(act, "alert-suppressed")) {
+			(*n)++;
+			seen = seen || (kexe && !strcmp(kexe, exe) &&
+					!strcmp(rh_s(key_str(a->lines[i], "file.path")), path));
+		}
+	}
+	return seen;
+}
+
 /* While suppression goes on, summaries come every suppress_report_s, not
  * only at stop. */
 Test(noise, summaries_while_the_flood_lasts)
@@ -326,7 +353,6 @@ Test(noise, summaries_while_the_flood_lasts)
 	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	size_t n_sup = 0;
 	bool seen = false;
-	int64_t deadline;
 
 	cr_assert_gt(el, 0);
 	exe[el] = '\0';
@@ -337,25 +363,22 @@ Test(noise, summaries_while_the_flood_lasts)
 	g_n_parent_fds = 2;
 	/* another file than the other test's flood: Criterion may run both at
 	 * once, and each agent sees both floods; the path keeps the keys apart */
-	g_kids[0] = flood_c("/etc/gshadow", go[0], cout[1]);
+	g_kids[0] = flood_c("/etc/gshadow", SMALL_BURST, go[0], cout[1]);
 	close(cout[1]);
 	close(go[0]);
-	/* bursts until a summary of this test's key is in, the agent still
-	 * running (bounded by FLOOD_BURSTS and the deadline) */
-	deadline = rh_now_ms() + RH_DEADLINE_MS;
-	for (int b = 0; b < FLOOD_BURSTS && !seen && rh_now_ms() < deadline; b++) {
+	/* bursts until a summary of this test's key is in while the agent
+	 * runs; no markers (a ring filled by the test beside this one may drop
+	 * them): the output is polled, each wait and the count bounded */
+	for (int b = 0; b < FLOOD_BURSTS && !seen; b++) {
+		int64_t end = rh_now_ms() + 1500;
+
 		cr_assert_eq(write(go[1], "g", 1), 1);
 		cr_assert(read_byte_within(cout[0], RH_RUN_MS), "C flood burst %d did not end", b);
-		rh_sync(&ag);
-		n_sup = 0;
-		for (size_t i = 0; i < ag.n; i++) {
-			const char *act = rh_jstr(ag.lines[i], "event.action");
-			const char *kexe = key_exe(ag.lines[i]);
-
-			if (act && !strcmp(act, "alert-suppressed")) {
-				n_sup++;
-				seen = seen || (kexe && !strcmp(kexe, exe));
-			}
+		while (!seen && rh_now_ms() < end) {
+			rh_update(&ag);
+			seen = summary_seen(&ag, exe, "/etc/gshadow", &n_sup);
+			if (!seen)
+				rh_nap();
 		}
 	}
 	close(go[1]);
