@@ -10,7 +10,8 @@ build=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmicrohttpd-dev libsystemd-dev)
 # Real collectors the delivery tests start on loopback (docs/delivery.md).
 tests=(libcriterion-dev iproute2 valgrind util-linux procps rsyslog
-	rsyslog-relp prometheus python3-jsonschema)
+	rsyslog-relp rsyslog-kafka rsyslog-elasticsearch prometheus python3-jsonschema
+	python3-yaml)
 lab=(mosquitto mosquitto-clients libmosquitto-dev logrotate jq curl)
 bench=(auditd)
 all=("${build[@]}" "${tests[@]}" "${lab[@]}" "${bench[@]}")
@@ -47,7 +48,7 @@ daemons=(auditd rsyslog prometheus)
 want_stop=0
 for pkg in "${missing[@]}"; do
 	for d in "${daemons[@]}"; do
-		[[ $pkg == "$d" ]] && want_stop=1
+		[[ $pkg == "$d" || $pkg == "$d"-* ]] && want_stop=1
 	done
 done
 

@@ -6,11 +6,14 @@
  * can search alerts with the same field names as events.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alert.h"
 #include "engine.h"
@@ -347,6 +350,143 @@ void engine_render(const char *tmpl, const struct tg_view *v, char *out, size_t 
 	}
 }
 
+static cJSON *obj_child(cJSON *parent, const char *name);
+static void set_item(cJSON *parent, const char *name, cJSON *item);
+
+/* ---- what every record carries ------------------------------------------ */
+
+static struct {
+	pthread_once_t once;
+	char machine_id[64];     /* "" when /etc/machine-id cannot be read */
+	char hostname[256];
+	char boot[17];           /* 64 random bits per agent run, hex */
+	uint64_t seq;
+} g_host = { .once = PTHREAD_ONCE_INIT };
+
+static void host_read_once(void)
+{
+	FILE *f = fopen("/etc/machine-id", "r");
+	uint64_t r = 0;
+	size_t n = 0;
+
+	if (f) {
+		if (fgets(g_host.machine_id, sizeof(g_host.machine_id), f))
+			n = strcspn(g_host.machine_id, " \t\r\n");
+		g_host.machine_id[n] = '\0';
+		fclose(f);
+	}
+	if (gethostname(g_host.hostname, sizeof(g_host.hostname) - 1))
+		g_host.hostname[0] = '\0';
+	/* The run's random prefix keeps ids unique across restarts; without
+	 * entropy (never on a booted host) the clock stands in. */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 48);
+	}
+	snprintf(g_host.boot, sizeof(g_host.boot), "%016llx", (unsigned long long)r);
+}
+
+void alert_stamp(cJSON *root)
+{
+	char id[40];
+	cJSON *host, *ev;
+	uint64_t seq;
+
+	if (!root)
+		return;
+	pthread_once(&g_host.once, host_read_once);
+	seq = __atomic_add_fetch(&g_host.seq, 1, __ATOMIC_RELAXED);
+	set_item(root, "schema_version", cJSON_CreateString(TG_ALERT_SCHEMA_VERSION));
+	host = obj_child(root, "host");
+	if (g_host.machine_id[0])
+		set_item(host, "id", cJSON_CreateString(g_host.machine_id));
+	if (g_host.hostname[0] && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(host, "hostname")))
+		set_item(host, "hostname", cJSON_CreateString(g_host.hostname));
+	/* 128 bits: the run's random half, then this record's number */
+	snprintf(id, sizeof(id), "%s%016llx", g_host.boot, (unsigned long long)seq);
+	ev = obj_child(root, "event");
+	set_item(ev, "id", cJSON_CreateString(id));
+}
+
+/* ---- MITRE ids --------------------------------------------------------- */
+
+/* Ids that ATT&CK retired, and what replaced them. Alerts carry the
+ * current id; the old one stays searchable in twinguard.alert.mitre_aliases. */
+static const struct {
+	const char *old, *cur;
+} mitre_renamed[] = {
+	{ "T0855", "T1692.001" },   /* ICS v19: Unauthorized Message: Command Message */
+	{ "T0856", "T1692.002" },   /* ICS v19: Unauthorized Message: Reporting Message */
+};
+
+static const char *mitre_current(const char *id, const char **old)
+{
+	*old = NULL;
+	for (size_t i = 0; i < sizeof(mitre_renamed) / sizeof(mitre_renamed[0]); i++) {
+		if (!strcmp(id, mitre_renamed[i].old) || !strcmp(id, mitre_renamed[i].cur)) {
+			*old = mitre_renamed[i].old;
+			return mitre_renamed[i].cur;
+		}
+	}
+	return id;
+}
+
+static bool str_in(const cJSON *arr, const char *s)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, arr)
+		if (cJSON_IsString(c) && !strcmp(c->valuestring, s))
+			return true;
+	return false;
+}
+
+static void add_uniq(cJSON *arr, const char *s)
+{
+	if (!str_in(arr, s))
+		cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+}
+
+/* tags (mitre:OLD written as mitre:CURRENT), threat.technique.id and the
+ * aliases of the rule's MITRE tags. */
+static void alert_add_tags(cJSON *root, cJSON *al, const struct tg_rule *r)
+{
+	cJSON *tags = cJSON_CreateArray(), *ids = cJSON_CreateArray(), *aliases = cJSON_CreateArray();
+	char buf[128];
+
+	for (size_t i = 0; i < r->n_tags; i++) {
+		const char *t = r->tags[i], *cur, *old;
+
+		if (!t)
+			continue;
+		if (strncmp(t, "mitre:", 6) || !t[6]) {
+			add_uniq(tags, t);
+			continue;
+		}
+		cur = mitre_current(t + 6, &old);
+		snprintf(buf, sizeof(buf), "mitre:%s", cur);
+		add_uniq(tags, buf);
+		add_uniq(ids, cur);
+		if (old)
+			add_uniq(aliases, old);
+	}
+	set_item(root, "tags", tags);
+	if (cJSON_GetArraySize(ids)) {
+		cJSON *th = obj_child(root, "threat");
+
+		set_item(th, "framework", cJSON_CreateString("MITRE ATT&CK"));
+		set_item(obj_child(th, "technique"), "id", ids);
+	} else {
+		cJSON_Delete(ids);
+	}
+	if (cJSON_GetArraySize(aliases))
+		cJSON_AddItemToObject(al, "mitre_aliases", aliases);
+	else
+		cJSON_Delete(aliases);
+}
+
 /* ---- alert JSON -------------------------------------------------------- */
 
 static cJSON *obj_child(cJSON *parent, const char *name)
@@ -417,11 +557,10 @@ cJSON *engine_alert_json(const struct tg_alert *a)
 {
 	const struct tg_rule *r = a->rule;
 	const cJSON *src = a->view ? a->view->json : NULL;
-	cJSON *root, *ev, *rule, *tags, *tg, *al;
+	cJSON *root, *ev, *rule, *tg, *al;
 	const char *prio;
 	struct timespec ts;
 	char created[48];
-	size_t i;
 
 	root = cJSON_IsObject(src) ? cJSON_Duplicate(src, true) : cJSON_CreateObject();
 	if (!root)
@@ -444,11 +583,6 @@ cJSON *engine_alert_json(const struct tg_alert *a)
 		cJSON_AddStringToObject(rule, "ruleset", r->file);
 	set_item(root, "rule", rule);
 	set_item(root, "message", cJSON_CreateString(a->output));
-	tags = cJSON_CreateArray();
-	for (i = 0; i < r->n_tags; i++)
-		if (r->tags[i])
-			cJSON_AddItemToArray(tags, cJSON_CreateString(r->tags[i]));
-	set_item(root, "tags", tags);
 
 	tg = obj_child(root, "twinguard");
 	al = cJSON_CreateObject();
@@ -458,8 +592,10 @@ cJSON *engine_alert_json(const struct tg_alert *a)
 	cJSON_AddStringToObject(al, "kind", kind_name(r->kind));
 	if (a->details)
 		cJSON_AddItemToObject(al, "details", cJSON_Duplicate(a->details, true));
+	alert_add_tags(root, al, r);
 	set_item(tg, "alert", al);
 	if (a->view)
 		alert_add_twin(root, a->view);
+	alert_stamp(root);
 	return root;
 }

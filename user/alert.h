@@ -40,5 +40,11 @@ cJSON *alert_step_json(const struct tg_alert_step *sv, uint64_t time_ns);
 cJSON *alert_thr_details(const struct tg_rule *rule, const struct tg_view *v, double total);
 /* RFC 3339, UTC, 9 fractional digits, like @timestamp. */
 void alert_timestamp(uint64_t real_ns, char *out, size_t len);
+/* What every record of the alert stream carries (docs/alerts.md):
+ * schema_version, host.id (/etc/machine-id, read once; absent when it
+ * cannot be read), host.hostname (when absent) and a fresh event.id.
+ * Also for the in-band records (alert-suppressed, agent-loss). */
+void alert_stamp(cJSON *root);
+#define TG_ALERT_SCHEMA_VERSION "1"
 
 #endif

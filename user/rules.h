@@ -23,6 +23,24 @@ enum tg_seq_key { TG_KEY_PROCESS = 1, TG_KEY_LINEAGE, TG_KEY_USER, TG_KEY_CONTAI
 
 #define TG_SEQ_MAX_STEPS 8
 #define TG_GROUP_MAX 4
+#define TG_RATE_KEY_MAX 4
+
+/* Noise control, "rate" and "dedup" (docs/rules.md; user/ratelimit.h) */
+enum tg_rate_mode {
+	TG_RATE_DEFAULT = 0,   /* the config's defaults (not for critical and above) */
+	TG_RATE_OWN,           /* the rule's own "rate": always applies */
+	TG_RATE_OFF,           /* "rate": "off": never limited */
+};
+
+struct tg_rule_rate {
+	enum tg_rate_mode mode;
+	unsigned max;                 /* TG_RATE_OWN: alerts per key per window */
+	uint64_t per_ns;              /* TG_RATE_OWN: the window */
+	int key[TG_RATE_KEY_MAX];     /* field ids; n_key 0 = TG_RATE_DEFAULT_KEY */
+	size_t n_key;
+	bool has_dedup;               /* false: the config's alert_dedup_s */
+	uint64_t dedup_ns;            /* 0 = off */
+};
 
 struct tg_rule {
 	char *name;
@@ -51,6 +69,7 @@ struct tg_rule {
 	double limit;                 /* alert when the count/sum exceeds it */
 	/* output template compiled: field ids referenced, -1 terminated */
 	int *out_fields;
+	struct tg_rule_rate rate;
 };
 
 struct tg_ruleset {

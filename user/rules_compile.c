@@ -175,6 +175,7 @@ static bool build_rule(struct tg_rloader *L, const struct tg_rrule *d, struct tg
 	out->n_group_by = d->n_group_by;
 	out->sum_field = d->sum_field;
 	out->limit = d->limit;
+	out->rate = d->rate;
 	diag_position(L->src[d->at.src].text, d->at.off, &line, NULL);
 	out->line = line;
 	out->name = rl_strdup(L, d->name);

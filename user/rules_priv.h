@@ -97,6 +97,7 @@ struct tg_rrule {
 	size_t n_group_by;
 	int sum_field;
 	double limit;
+	struct tg_rule_rate rate;
 	/* A definition with errors: kept so that later patches of the name do
 	 * not cascade into "unknown rule" errors, but never compiled. */
 	bool broken;

@@ -169,6 +169,7 @@ struct rule_in {
 	struct tg_rrule r;
 	struct {
 		bool desc, output, priority, tags, enabled, action, exc, cond, seq, thr, append;
+		bool rate, dedup;
 	} has;
 };
 
@@ -279,6 +280,83 @@ static void load_threshold(struct rl_item *it, cJSON *obj, const struct jsonsrc_
 		r->limit = l->valuedouble;
 }
 
+/* A key of any type (rl_get wants one), with its position. */
+static cJSON *member_at(cJSON *obj, const struct jsonsrc_pos *p, const char *key,
+		       const struct jsonsrc_pos **kp)
+{
+	size_t i = 0;
+
+	for (cJSON *c = obj->child; c; c = c->next, i++) {
+		if (c->string && !strcmp(c->string, key)) {
+			*kp = rl_kid(p, i);
+			return c;
+		}
+	}
+	*kp = p;
+	return NULL;
+}
+
+/* "rate": "off" or {"per": "1m", "max": 10, "key": ["field", ...]} */
+static void load_rate(struct rl_item *it, cJSON *v, const struct jsonsrc_pos *p, struct tg_rrule *r)
+{
+	static const char *const keys[] = { "per", "max", "key", NULL };
+	const struct jsonsrc_pos *wp, *mp, *kp;
+	cJSON *w, *m, *k;
+	size_t i = 0;
+
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "off")) {
+		r->rate.mode = TG_RATE_OFF;
+		return;
+	}
+	if (!cJSON_IsObject(v)) {
+		rl_ierr(it, p->off, "\"rate\" is %s; expected \"off\" or {\"per\": \"1m\", \"max\": 10, "
+			"\"key\": [\"process.executable\", ...]}", cJSON_IsString(v) ? "an unknown string" :
+			jsonsrc_kind(v));
+		return;
+	}
+	r->rate.mode = TG_RATE_OWN;
+	rl_check_keys(it, v, p, keys, "\"per\", \"max\", \"key\"");
+	w = rl_get(it, v, p, "per", W_STR, "\"per\": \"1m\" (ms, s, m or h; at most 24h)", &wp);
+	if (w && parse_window(w->valuestring, &r->rate.per_ns))
+		rl_ierr(it, wp->off, "invalid \"per\" \"%s\"; expected a positive whole number and a "
+			"unit: 500ms, 30s, 1m or 1h (at most 24h)", w->valuestring);
+	m = rl_get(it, v, p, "max", W_NUM, "\"max\": alerts per key per window, a whole number "
+		   "from 1 to 1000000", &mp);
+	if (m && !(m->valuedouble >= 1 && m->valuedouble <= 1000000 &&
+		   m->valuedouble == (double)(unsigned)m->valuedouble))
+		rl_ierr(it, mp->off, "\"max\" is %g; expected a whole number from 1 to 1000000",
+			m->valuedouble);
+	else if (m)
+		r->rate.max = (unsigned)m->valuedouble;
+	k = rl_get(it, v, p, "key", W_ARR, NULL, &kp);
+	if (k && (cJSON_GetArraySize(k) < 1 || cJSON_GetArraySize(k) > TG_RATE_KEY_MAX))
+		rl_ierr(it, kp->off, "\"key\" has %d fields; expected 1 to %d", cJSON_GetArraySize(k),
+			TG_RATE_KEY_MAX);
+	for (cJSON *f = k ? k->child : NULL; f && i < TG_RATE_KEY_MAX; f = f->next, i++) {
+		int id = rl_is(f, W_STR) ? fields_lookup(f->valuestring) : -1;
+
+		if (id >= 0)
+			r->rate.key[r->rate.n_key++] = id;
+		else
+			rl_ierr(it, rl_kid(kp, i)->off, "element %zu of \"key\" is %s%s%s; expected a "
+				"field name (docs/fields.md)", i + 1, rl_is(f, W_STR) ? "the unknown field '" :
+				jsonsrc_kind(f), rl_is(f, W_STR) ? f->valuestring : "",
+				rl_is(f, W_STR) ? "'" : "");
+	}
+}
+
+/* "dedup": "30s" (identical alerts within it are one) or "off" */
+static void load_dedup(struct rl_item *it, cJSON *v, const struct jsonsrc_pos *p, struct tg_rrule *r)
+{
+	r->rate.has_dedup = true;
+	r->rate.dedup_ns = 0;
+	if (!strcmp(v->valuestring, "off"))
+		return;
+	if (parse_window(v->valuestring, &r->rate.dedup_ns))
+		rl_ierr(it, p->off, "invalid \"dedup\" \"%s\"; expected \"off\" or a positive whole "
+			"number and a unit: 500ms, 30s, 5m or 1h (at most 24h)", v->valuestring);
+}
+
 static void load_exceptions(struct rl_item *it, cJSON *arr, const struct jsonsrc_pos *p,
 			    struct tg_rrule *r)
 {
@@ -332,13 +410,13 @@ static void parse_rule(struct rl_item *it, cJSON *obj, const struct jsonsrc_pos 
 {
 	static const char *const keys[] = { "rule", "desc", "condition", "output", "priority", "tags",
 					    "enabled", "action", "exceptions", "append", "sequence",
-					    "threshold", NULL };
+					    "threshold", "rate", "dedup", NULL };
 	struct tg_rrule *r = &in->r;
 	const struct jsonsrc_pos *kp;
 	cJSON *v;
 
 	rl_check_keys(it, obj, p, keys, "rule, desc, condition, output, priority, tags, enabled, "
-		      "action, exceptions, append, sequence or threshold");
+		      "action, exceptions, append, sequence, threshold, rate or dedup");
 	if ((v = rl_get(it, obj, p, "desc", W_STR, NULL, &kp))) {
 		in->has.desc = true;
 		r->desc = rl_strdup(it->L, v->valuestring);
@@ -387,6 +465,14 @@ static void parse_rule(struct rl_item *it, cJSON *obj, const struct jsonsrc_pos 
 		in->has.thr = true;
 		load_threshold(it, v, kp, r);
 	}
+	if ((v = member_at(obj, p, "rate", &kp))) {
+		in->has.rate = true;
+		load_rate(it, v, kp, r);
+	}
+	if ((v = rl_get(it, obj, p, "dedup", W_STR, NULL, &kp))) {
+		in->has.dedup = true;
+		load_dedup(it, v, kp, r);
+	}
 	if ((v = rl_get(it, obj, p, "append", W_BOOL, NULL, &kp)))
 		in->has.append = cJSON_IsTrue(v);
 	if (in->has.cond + in->has.seq + in->has.thr > 1)
@@ -414,6 +500,19 @@ static void patch_keys(struct rule_in *in, struct tg_rrule *old)
 		old->enabled = in->r.enabled;
 	if (in->has.action)
 		old->action = in->r.action;
+	if (in->has.rate) {
+		bool has_dedup = old->rate.has_dedup;
+		uint64_t dedup_ns = old->rate.dedup_ns;
+
+		old->rate = in->r.rate;
+		if (!in->has.dedup) {
+			old->rate.has_dedup = has_dedup;
+			old->rate.dedup_ns = dedup_ns;
+		}
+	} else if (in->has.dedup) {
+		old->rate.has_dedup = true;
+		old->rate.dedup_ns = in->r.rate.dedup_ns;
+	}
 }
 
 static void append_rule(struct rl_item *it, size_t off, struct rule_in *in, struct tg_rrule *old)
@@ -425,7 +524,7 @@ static void append_rule(struct rl_item *it, size_t off, struct rule_in *in, stru
 	if (in->has.seq || in->has.thr)
 		rl_ierr(it, off, "\"append\" cannot add a sequence or threshold; expected only "
 			"\"condition\", \"exceptions\" or keys to change (desc, output, priority, "
-			"tags, enabled, action)");
+			"tags, enabled, action, rate, dedup)");
 	if (in->has.cond && old->kind == TG_RULE_SEQUENCE)
 		rl_ierr(it, off, "cannot append a condition to a sequence rule; expected "
 			"\"exceptions\" (they apply to every step)");
@@ -532,9 +631,9 @@ void rl_load_rule(struct rl_item *it, cJSON *obj, const struct jsonsrc_pos *p, c
 			"\"threshold\" for a new rule");
 	} else if (!it->bad) {
 		if (!(in.has.desc || in.has.output || in.has.priority || in.has.tags ||
-		      in.has.enabled || in.has.action || in.has.exc))
+		      in.has.enabled || in.has.action || in.has.exc || in.has.rate || in.has.dedup))
 			rl_iwarn(it, p->off, "changes nothing; expected keys to change (enabled, "
-				 "priority, output, desc, tags, action, exceptions)");
+				 "priority, output, desc, tags, action, exceptions, rate, dedup)");
 		patch_rule(&in, &L->rules[i]);
 	}
 	rl_rule_free(&in.r);

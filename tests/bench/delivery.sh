@@ -86,7 +86,7 @@ template(name="lat" type="string" string="%timegenerated:::date-rfc3339%|%msg%\n
 CONF
 rsyslogd -n -f "$TMP/rsyslog.conf" -i "$TMP/rsyslog.pid" >"$TMP/rsyslog.out" 2>&1 &
 PIDS+=($!)
-wait_for ss -ltn "sport = :$RELP_PORT" -H | grep -q . ||
+wait_for sh -c "ss -ltnH 'sport = :$RELP_PORT' | grep -q ." ||
 	die "rsyslogd did not listen on $RELP_PORT: $(cat "$TMP/rsyslog.out")"
 
 echo

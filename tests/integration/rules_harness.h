@@ -644,7 +644,8 @@ RH_API void rh_start_with(struct rh_agent *a, const char *profile_json, const ch
 		"[{\"rule\": \"" RH_BARRIER_RULE "\",\n"
 		"  \"desc\": \"test harness synchronisation marker (rules_harness.h)\",\n"
 		"  \"condition\": \"event.action = exec and process.name = " RH_BARRIER_NAME "\",\n"
-		"  \"output\": \"barrier %process.args\", \"priority\": \"debug\", \"tags\": [\"test\"]}]\n";
+		"  \"output\": \"barrier %process.args\", \"priority\": \"debug\", \"tags\": [\"test\"],\n"
+		"  \"rate\": \"off\"}]\n";
 	char bin[PATH_MAX], rules[PATH_MAX], tmpl[] = "/tmp/rh-agent.XXXXXX", true_bin[PATH_MAX];
 	const char *ev = getenv("RH_EVENTS");
 	int64_t deadline;

@@ -97,6 +97,9 @@ static void agent_on_alert(void *ctx, const struct tg_alert *al)
 
 	a->alerts++;
 	agent_count_rule(a, al->rule->name ? al->rule->name : "");
+	/* before rendering: a suppressed alert costs a lookup, not a JSON line */
+	if (!ratelimit_admit(a->rl, al, agent_now_ns(CLOCK_REALTIME)))
+		return;
 	j = engine_alert_json(al);
 	r = j ? record_new(TG_REC_ALERT, j) : NULL;
 	cJSON_Delete(j);
@@ -367,6 +370,18 @@ static bool agent_sinks_changed(const struct tg_config *o, const struct tg_confi
 	       o->sink_queue_max != n->sink_queue_max || o->alerts_file_max_mb != n->alerts_file_max_mb;
 }
 
+/* A reload's noise-control defaults; the limiter keeps its state. */
+static void agent_rate_defaults(struct tg_agent *a)
+{
+	struct tg_rate_defaults d = {
+		.max = a->cfg.alert_rate_max, .per_s = a->cfg.alert_rate_per_s,
+		.dedup_s = a->cfg.alert_dedup_s, .report_s = a->cfg.suppress_report_s,
+	};
+
+	if (a->rl)
+		ratelimit_set_defaults(a->rl, &d);
+}
+
 /* SIGHUP and `twinguard reload`: the answer says what happened. */
 cJSON *agent_reload_json(struct tg_agent *a)
 {
@@ -396,6 +411,7 @@ cJSON *agent_reload_json(struct tg_agent *a)
 	}
 	config_free(&a->cfg);
 	a->cfg = next;
+	agent_rate_defaults(a);
 	if (!a->opts->no_rules && agent_load_detect(a, true, errors)) {
 		fprintf(stderr, "twinguard: note: config applied, rules unchanged\n");
 		ok = false;
@@ -450,6 +466,16 @@ static int agent_setup(struct tg_agent *a, const struct tg_agent_opts *o)
 		.cfg = &a->cfg, .output = o->output, .events = o->events, .json = o->json,
 		.stdout_closed = a->stdout_closed,
 	};
+	struct tg_rate_defaults rd = {
+		.max = a->cfg.alert_rate_max, .per_s = a->cfg.alert_rate_per_s,
+		.dedup_s = a->cfg.alert_dedup_s, .report_s = a->cfg.suppress_report_s,
+	};
+
+	a->rl = ratelimit_new(&rd);
+	if (!a->rl) {
+		fprintf(stderr, "twinguard: failed to create the rate limiter: %s\n", strerror(errno));
+		return TG_EXIT_FAIL;
+	}
 
 	a->out = deliver_new(&dopts, err, sizeof(err));
 	if (!a->out) {
@@ -496,6 +522,7 @@ static void agent_housekeeping(struct tg_agent *a, struct agent_timers *t)
 		proctable_reap(a->pt, agent_now_ns(CLOCK_BOOTTIME), REAP_GRACE_NS);
 		t->reap = now + REAP_GRACE_NS;
 	}
+	ratelimit_flush(a->rl, agent_now_ns(CLOCK_REALTIME), false, agent_on_suppressed, a);
 	agent_check_losses(a, now);
 	if (t->watchdog_us && now >= t->watchdog) {
 		sd_notify(0, "WATCHDOG=1");
@@ -565,6 +592,7 @@ static void agent_shutdown(struct tg_agent *a)
 		for (int i = 0; i < 1000 && probe_consume(a->probe, TG_ROUND_BUDGET) > 0; i++)
 			;
 		probe_flows_flush(a->probe, agent_on_flow, a, true);
+		ratelimit_flush(a->rl, agent_now_ns(CLOCK_REALTIME), true, agent_on_suppressed, a);
 		agent_report_losses(a);
 		agent_report_stats(a, false);
 	}
@@ -578,6 +606,7 @@ static void agent_shutdown(struct tg_agent *a)
 	probe_close(a->probe);
 	proctable_free(a->pt);
 	detect_free(a->det);
+	ratelimit_free(a->rl);
 	agent_free_counts(a);
 	config_free(&a->kcfg);
 	config_free(&a->cfg);

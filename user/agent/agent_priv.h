@@ -24,6 +24,7 @@
 #include "integrity.h"
 #include "probe.h"
 #include "proctable.h"
+#include "ratelimit.h"
 
 #define TG_AGENT_RULE_COUNTS 512   /* distinct rule names counted; more share "other" */
 #define TG_EVAL_BUCKETS 12
@@ -57,6 +58,7 @@ struct tg_agent {
 	struct tg_detect *det;    /* profile + rules + engine, swapped whole on reload */
 	struct tg_integrity *ig;  /* model/config integrity; NULL when off */
 	struct tg_ctl *ctl;       /* the query socket; NULL when off or failed */
+	struct tg_ratelimit *rl;  /* noise control; kept across reloads (state by rule name) */
 	struct tg_metrics_http *metrics;
 	char ctl_error[600], metrics_error[600];  /* why they are not served */
 	bool events;
@@ -94,6 +96,8 @@ cJSON *agent_status_json(struct tg_agent *a);
 cJSON *agent_ps_json(struct tg_agent *a, uint32_t pid);
 /* Submit an agent-loss record for every stage whose loss grew. */
 void agent_report_losses(struct tg_agent *a);
+/* ratelimit_flush's callback: an alert-suppressed record into the stream. */
+void agent_on_suppressed(void *ctx, cJSON *rec);
 /* The agent-stats record (stream with --events), or with final the last
  * stderr line only (the sinks are stopped by then). */
 void agent_report_stats(struct tg_agent *a, bool final);

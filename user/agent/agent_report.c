@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/agent_priv.h"
+#include "alert.h"
 #include "event.h"
 #include "manifest.h"
 #include "rules.h"
@@ -161,6 +162,12 @@ static void agent_losses(struct tg_agent *a, uint64_t out[TG_LOSS_MAX])
 	out[TG_LOSS_KERNEL_RING] = ks.drops;
 	out[TG_LOSS_FLOW_MAP] = ks.flow_drops;
 	out[TG_LOSS_INVALID] = a->invalid;
+	if (a->rl) {
+		struct tg_ratelimit_stats rs;
+
+		ratelimit_stats(a->rl, &rs);
+		out[TG_LOSS_RATE_LIMIT] = rs.suppressed;
+	}
 	if (a->ctl) {
 		cJSON *c = ctl_stats_json(a->ctl);
 		const cJSON *lost = cJSON_GetObjectItem(c, "follow_lost");
@@ -200,6 +207,20 @@ static cJSON *agent_drops_json(struct tg_agent *a)
 	return d;
 }
 
+/* The rate limiter: {"total": N, "by_rule": {RULE: N}, "keys", "evictions"} */
+static cJSON *agent_suppressed_json(struct tg_agent *a)
+{
+	struct tg_ratelimit_stats rs;
+	cJSON *o = cJSON_CreateObject();
+
+	ratelimit_stats(a->rl, &rs);
+	add_u64(o, "total", rs.suppressed);
+	cJSON_AddItemToObject(o, "by_rule", ratelimit_by_rule_json(a->rl));
+	add_u64(o, "keys", rs.keys);
+	add_u64(o, "evictions", rs.evictions);
+	return o;
+}
+
 cJSON *agent_stats_json(struct tg_agent *a)
 {
 	struct tg_proctable_stats ps;
@@ -213,6 +234,7 @@ cJSON *agent_stats_json(struct tg_agent *a)
 	cJSON_AddItemToObject(j, "events", agent_events_json(a, &ks));
 	cJSON_AddItemToObject(j, "alerts", agent_alerts_json(a));
 	cJSON_AddItemToObject(j, "drops", agent_drops_json(a));
+	cJSON_AddItemToObject(j, "suppressed", agent_suppressed_json(a));
 	cJSON_AddItemToObject(j, "sinks", agent_sinks_json(a));
 	cJSON_AddItemToObject(j, "rule_eval", agent_eval_json(a));
 	o = cJSON_AddObjectToObject(j, "kernel");
@@ -417,6 +439,7 @@ static cJSON *agent_record_head(struct tg_agent *a, const char *action, const ch
 	cJSON_AddStringToObject(ev, "kind", kind);
 	cJSON_AddStringToObject(ev, "action", action);
 	cJSON_AddStringToObject(ev, "created", ts);
+	alert_stamp(j);   /* host.id, host.hostname, event.id */
 	return j;
 }
 
@@ -466,6 +489,11 @@ static void agent_loss_record(struct tg_agent *a, const char *stage, const char 
 	else
 		fprintf(stderr, "twinguard: warning: %s\n", msg);
 	agent_submit(a, TG_REC_LOSS, j);
+}
+
+void agent_on_suppressed(void *ctx, cJSON *rec)
+{
+	agent_submit(ctx, TG_REC_SUPPRESSED, rec);
 }
 
 void agent_report_losses(struct tg_agent *a)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "deliver/worker.h"
@@ -350,6 +351,12 @@ int worker_start(struct tg_sink_worker *w, size_t cap, const char *spool_dir, ui
 		char dir[4096], why[512];
 
 		snprintf(dir, sizeof(dir), "%s/%s", spool_dir, w->sink.name);
+		/* the spool's own directory is created, 0700 (its parent must exist) */
+		if (mkdir(spool_dir, 0700) && errno != EEXIST) {
+			snprintf(err, errlen, "spool_dir: failed to create %s: %s", spool_dir,
+				 strerror(errno));
+			return -1;
+		}
 		w->spool = spool_open(dir, spool_max, why, sizeof(why));
 		if (!w->spool) {
 			snprintf(err, errlen, "spool_dir: failed to open %s", why);
