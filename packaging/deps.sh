@@ -11,7 +11,7 @@ build=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 # Real collectors the delivery tests start on loopback (docs/delivery.md).
 tests=(libcriterion-dev iproute2 valgrind util-linux procps rsyslog
 	rsyslog-relp rsyslog-kafka rsyslog-elasticsearch prometheus python3-jsonschema
-	python3-yaml)
+	python3-yaml openssl)
 lab=(mosquitto mosquitto-clients libmosquitto-dev logrotate jq curl)
 bench=(auditd)
 all=("${build[@]}" "${tests[@]}" "${lab[@]}" "${bench[@]}")

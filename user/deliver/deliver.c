@@ -129,29 +129,3 @@ void deliver_free(struct tg_deliver *d, int drain_ms)
 	config_free(&d->cfg);
 	free(d);
 }
-
-/*
- * Transports that are not in this build yet report it at start-up rather
- * than failing to link; the real constructors (sink_file.c, sink_syslog.c,
- * sink_http.c) override these.
- */
-__attribute__((weak)) int sink_file_init(struct tg_sink *s, char *err, size_t errlen)
-{
-	(void)s;
-	snprintf(err, errlen, "alerts_file: this build has no file sink");
-	return -1;
-}
-
-__attribute__((weak)) int sink_syslog_init(struct tg_sink *s, char *err, size_t errlen)
-{
-	(void)s;
-	snprintf(err, errlen, "syslog: this build has no syslog sink");
-	return -1;
-}
-
-__attribute__((weak)) int sink_http_init(struct tg_sink *s, char *err, size_t errlen)
-{
-	(void)s;
-	snprintf(err, errlen, "http_url: this build has no HTTP sink");
-	return -1;
-}
