@@ -187,6 +187,7 @@ test: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/bench/bench.sh
+	$(Q)tests/bench/delivery.sh
 
 install: $(OUTPUT)/twinguard
 	install -D -m 0755 $(OUTPUT)/twinguard $(DESTDIR)$(PREFIX)/sbin/twinguard

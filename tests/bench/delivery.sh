@@ -180,9 +180,10 @@ printf '  %-44s %s kernel drops over %s execs (target 0): %s\n' "exec storm, eve
 AG=$!
 PIDS+=($AG)
 wait_for grep -q attached "$TMP/flood.err" || die "agent did not start: $(cat "$TMP/flood.err")"
+chmod 0755 "$TMP" # nobody must reach open_loop
 for _ in 1 2; do
 	setpriv --reuid=65534 --regid=65534 --clear-groups timeout "$FLOOD_S" \
-		"$TMP/open_loop" /etc/shadow 100000000 >/dev/null 2>&1 &
+		"$TMP/open_loop" /etc/shadow 100000000 -f >/dev/null 2>&1 &
 	PIDS+=($!)
 done
 sleep 1
@@ -196,7 +197,9 @@ wait "$AG"
 term=$(($(now_ms) - t0))
 bytes=$(stat -c %s "$TMP/flood.json" 2>/dev/null || echo 0)
 dropped=$(sed -n 's/^twinguard: stats .*"drops":\([0-9]*\).*/\1/p' "$TMP/flood.err" | tail -n1)
+events=$(sed -n 's/^twinguard: stats {"events":\([0-9]*\).*/\1/p' "$TMP/flood.err" | tail -n1)
 printf '  %-44s SIGHUP applied in %s ms, SIGTERM exit in %s ms (target < 1000 each): %s\n' \
 	"unprivileged open flood" "$hup" "$term" \
 	"$( ((hup < 1000 && term < 1000)) && echo PASS || echo MISS)"
-printf '  %-44s %s bytes of alert stream, %s kernel drops\n' "" "$bytes" "${dropped:-?}"
+printf '  %-44s %s events, %s kernel drops, %s bytes of alert stream\n' "" "${events:-?}" \
+	"${dropped:-?}" "$bytes"

@@ -3,12 +3,15 @@
  * open_loop: the open+close workload of tests/bench/bench.sh.
  *
  *   open_loop PATH N    open(PATH, O_RDONLY) + close(), N times
+ *   open_loop PATH N -f the same, failing opens included (a flood of
+ *                       EACCES, as an unprivileged attacker would)
  *
  * Prints the elapsed wall time in seconds on stdout. PATH should lie under
  * no watched prefix, so the number shows what every unwatched open pays for
  * the agent's in-kernel prefix filter: the common case on a real host.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +35,10 @@ int main(int argc, char **argv)
 	char *end;
 	int fd;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: open_loop PATH N\n");
+	bool failing = argc == 4 && !strcmp(argv[3], "-f");
+
+	if (argc != 3 && !failing) {
+		fprintf(stderr, "usage: open_loop PATH N [-f]\n");
 		return 2;
 	}
 	path = argv[1];
@@ -46,6 +51,8 @@ int main(int argc, char **argv)
 	start = now_s();
 	for (i = 0; i < n; i++) {
 		fd = open(path, O_RDONLY);
+		if (fd < 0 && failing)
+			continue;
 		if (fd < 0) {
 			fprintf(stderr, "open_loop: failed to open %s: %s\n", path, strerror(errno));
 			return 1;
