@@ -8,6 +8,7 @@
 #include "cmd_baseline.h"
 #include "cmd_replay.h"
 #include "cmd_rules.h"
+#include "ctl/ctl.h"
 #include "preflight.h"
 
 #include "version.h"
@@ -98,6 +99,12 @@ static const struct cmd cmds[] = {
 	{ "rules", cmd_rules, "check or list rule files (rules check|list --help)" },
 	{ "replay", cmd_replay, "run recorded events through the rules" },
 	{ "baseline", cmd_baseline, "record or check the model/config integrity manifest" },
+	{ "status", cmd_ctl, "ask the running agent for its state (--table)" },
+	{ "stats", cmd_ctl, "ask the running agent for its counters" },
+	{ "ps", cmd_ctl, "the running agent's process table [PID]" },
+	{ "alerts", cmd_ctl, "recent alerts [--since 10m] [--rule NAME] [--follow]" },
+	{ "reload", cmd_ctl, "reload the rules; errors as file:line" },
+	{ "metrics", cmd_ctl, "the agent's counters as Prometheus text" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this text" },
 };
