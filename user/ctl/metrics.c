@@ -235,7 +235,7 @@ static void family_integrity(struct ctl_buf *b, const cJSON *integ)
 			continue;
 		k = (size_t)snprintf(name, sizeof(name), "integrity_");
 		for (const char *p = it->string; *p && k + 8 < sizeof(name); p++)
-			name[k++] = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ? *p : '_';
+			name[k++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ? *p : '_');
 		name[k] = '\0';
 		if (strcmp(it->string, "queued")) {
 			snprintf(name + k, sizeof(name) - k, "_total");
