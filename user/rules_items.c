@@ -85,7 +85,7 @@ const struct jsonsrc_pos *rl_kid(const struct jsonsrc_pos *p, size_t i)
 }
 
 /* Keys are case-sensitive (cJSON_GetObjectItem is not). */
-static cJSON *member(cJSON *obj, const struct jsonsrc_pos *p, const char *key,
+cJSON *rl_member(cJSON *obj, const struct jsonsrc_pos *p, const char *key,
 		     const struct jsonsrc_pos **kp)
 {
 	size_t i = 0;
@@ -105,7 +105,7 @@ static cJSON *member(cJSON *obj, const struct jsonsrc_pos *p, const char *key,
 cJSON *rl_get(struct rl_item *it, cJSON *obj, const struct jsonsrc_pos *p, const char *key,
 	      enum rl_want w, const char *hint, const struct jsonsrc_pos **kp)
 {
-	cJSON *v = member(obj, p, key, kp);
+	cJSON *v = rl_member(obj, p, key, kp);
 
 	if (!v) {
 		if (hint)
@@ -395,7 +395,7 @@ void rl_load_item(struct tg_rloader *L, int src, cJSON *obj, const struct jsonsr
 		return;
 	}
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		if (member(obj, p, kinds[k], &kp) && n++ == 0)
+		if (rl_member(obj, p, kinds[k], &kp) && n++ == 0)
 			kind = kinds[k];
 	}
 	if (n > 1) {

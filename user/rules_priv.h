@@ -168,6 +168,9 @@ void rl_iwarn(struct rl_item *it, size_t off, const char *fmt, ...)
 bool rl_is(const cJSON *v, enum rl_want w);
 /* Child i's position, or p itself when the scan has none. */
 const struct jsonsrc_pos *rl_kid(const struct jsonsrc_pos *p, size_t i);
+/* obj's member key of any type (case-sensitive), *kp its position (or p). */
+cJSON *rl_member(cJSON *obj, const struct jsonsrc_pos *p, const char *key,
+		 const struct jsonsrc_pos **kp);
 /* key's value when present and of type w; an error when mistyped, or when
  * missing and hint (what to write) is given. *kp: the value's position. */
 cJSON *rl_get(struct rl_item *it, cJSON *obj, const struct jsonsrc_pos *p, const char *key,

@@ -280,22 +280,6 @@ static void load_threshold(struct rl_item *it, cJSON *obj, const struct jsonsrc_
 		r->limit = l->valuedouble;
 }
 
-/* A key of any type (rl_get wants one), with its position. */
-static cJSON *member_at(cJSON *obj, const struct jsonsrc_pos *p, const char *key,
-		       const struct jsonsrc_pos **kp)
-{
-	size_t i = 0;
-
-	for (cJSON *c = obj->child; c; c = c->next, i++) {
-		if (c->string && !strcmp(c->string, key)) {
-			*kp = rl_kid(p, i);
-			return c;
-		}
-	}
-	*kp = p;
-	return NULL;
-}
-
 /* "rate": "off" or {"per": "1m", "max": 10, "key": ["field", ...]} */
 static void load_rate(struct rl_item *it, cJSON *v, const struct jsonsrc_pos *p, struct tg_rrule *r)
 {
@@ -465,7 +449,7 @@ static void parse_rule(struct rl_item *it, cJSON *obj, const struct jsonsrc_pos 
 		in->has.thr = true;
 		load_threshold(it, v, kp, r);
 	}
-	if ((v = member_at(obj, p, "rate", &kp))) {
+	if ((v = rl_member(obj, p, "rate", &kp))) {
 		in->has.rate = true;
 		load_rate(it, v, kp, r);
 	}
